@@ -62,10 +62,15 @@ if (!process.env.LRNN_NO_MPI) {
 
 const gyp = require.resolve('node-gyp/bin/node-gyp.js');
 const jobs = String(Math.max(1, Math.min(2, (await import('node:os')).cpus().length)));
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `--jobs=${jobs}`, '--', ...vars], {
-  cwd: root,
-  stdio: 'inherit',
-});
-if (r.status !== 0) fail(`node-gyp exited with ${r.status}`);
+// configure + build (not rebuild): incremental, and it never deletes a loaded lrnn.node from under another
+// process. flock serialises concurrent builds of the same checkout.
+const gypArgs = (verb) => [gyp, verb, `--nodedir=${nodedir}`, ...(verb === 'build' ? [`--jobs=${jobs}`] : ['--', ...vars])];
+const hasFlock = spawnSync('flock', ['--version']).status === 0;
+for (const verb of ['configure', 'build']) {
+  const cmd = hasFlock ? 'flock' : process.execPath;
+  const args = hasFlock ? [path.join(root, 'binding.gyp'), process.execPath, ...gypArgs(verb)] : gypArgs(verb);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail(`node-gyp ${verb} exited with ${r.status}`);
+}
 if (!existsSync(out)) fail(`node-gyp finished but ${out} is missing`);
 console.log(`lrnn: built ${path.relative(root, out)}`);

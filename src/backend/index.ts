@@ -3,7 +3,11 @@
 // warning. The active backend is always asserted, because TF.js silently falls back when a backend fails.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's CommonJS build registers no gradients, and its ESM files cannot be imported by Node as they
+// are (extensionless specifiers). The @tensorflow/tfjs bundle registers all of them into the same core.
+import '@tensorflow/tfjs';
 import { LRNN_BACKEND, nativeKernelNames, quietCpuBackend, registerLrnnBackend } from './lrnn_backend.ts';
+import { registerGradientFixes } from './gradients.ts';
 import { blasCoreTypeNote, native, nativeLoadError } from './native.ts';
 
 export { f32, i32, fromF32, hasTypedArrayStorage } from './tensor_io.ts';
@@ -48,6 +52,12 @@ async function initWasm(): Promise<void> {
 export async function initBackend(opts: BackendOptions = {}): Promise<string> {
   const choice = (opts.backend ?? (process.env.LRNN_BACKEND as BackendChoice | undefined) ?? 'auto') as BackendChoice;
   const warn = opts.warn ?? ((m: string) => console.warn(`lrnn: warning: ${m}`));
+  registerGradientFixes();
+  if (!tf.findBackend('cpu')) {
+    // Same cpu backend, without its console advert for tfjs-node.
+    tf.removeBackend('cpu');
+    tf.registerBackend('cpu', quietCpuBackend, 1);
+  }
   const addon = native();
   if (addon) {
     registerLrnnBackend(addon);
@@ -76,10 +86,6 @@ export async function initBackend(opts: BackendOptions = {}): Promise<string> {
     want = 'cpu';
   } else {
     throw new Error(`unknown backend '${choice}' (expected auto, lrnn, cpu, wasm or tensorflow)`);
-  }
-  if (want === 'cpu') {
-    tf.removeBackend('cpu');
-    tf.registerBackend('cpu', quietCpuBackend, 1);
   }
   await tf.setBackend(want);
   await tf.ready();

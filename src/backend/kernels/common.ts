@@ -12,8 +12,11 @@ export function cpuKernel(name: string): KernelFn {
   return k.kernelFunc;
 }
 
+/** A float32 tensor's storage. Some cpu kernels (Cast from bool, OnesLike) store a float32 tensor in another
+ * TypedArray type; those are converted (copied) here. */
 export function values(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /** Row-major strides of `shape` aligned to `outShape` (numpy broadcasting), 0 on broadcast dims. */

@@ -11,7 +11,11 @@ export function makeReduce(addon: NativeAddon, name: keyof typeof Reduce): tf.Ke
   const op = Reduce[name];
   return (args: Args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    // Sum and Mean name the axes `axis`; Max and Min name them `reductionIndices`.
+    // A null/undefined axis means all axes (parseAxisParam).
+    const attrs = args.attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+    const axis = ('axis' in attrs ? attrs.axis : attrs.reductionIndices) as number | number[];
+    const keepDims = attrs.keepDims;
     if (x.dtype !== 'float32') return fallback(args);
     const shape = x.shape;
     const axes = [...new Set(tf.util.parseAxisParam(axis, shape))].sort((p, q) => p - q);
