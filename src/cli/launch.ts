@@ -1,0 +1,56 @@
+// `lrnn launch --nproc N [--hosts H1,H2 …] <lrnn command …>`: prints and runs the right mpirun command.
+import { spawn } from 'node:child_process';
+import { mpirunCommand, shellQuote } from '../parallel/launch.ts';
+import { mpiAvailable } from '../parallel/mpi.ts';
+import type { Command } from './command.ts';
+import { numberFlag } from './command.ts';
+import { UsageError } from './errors.ts';
+
+export const launch: Command = {
+  name: 'launch',
+  summary: 'run an lrnn command on N MPI ranks (one host or several), via mpirun',
+  usage: `Usage: lrnn launch --nproc N [--hosts H1[:SLOTS],H2…] [--mpirun-arg ARG …] [--dry-run] <command> [args…]
+
+Runs \`mpirun -np N --bind-to none … node bin/lrnn.js <command> …\` and prints it first. As root it adds
+--allow-run-as-root; with more ranks than cores on one host, --oversubscribe. Multi-host runs need
+passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn checkout path on every host, and
+usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
+  mpirun -np 2 --bind-to none lrnn train recipes/tiny.toml
+  srun -n 2 lrnn train recipes/tiny.toml
+Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
+  async run(argv) {
+    // Flags stop at the first word that is not one of ours: the rest is the command to launch.
+    const ours: string[] = [];
+    let i = 0;
+    for (; i < argv.length; ++i) {
+      const a = argv[i]!;
+      if (a === '--dry-run' || a === '--json') ours.push(a);
+      else if (['--nproc', '--hosts', '--mpirun-arg'].includes(a)) ours.push(a, argv[++i] ?? '');
+      else if (/^--(nproc|hosts|mpirun-arg)=/.test(a)) ours.push(a);
+      else break;
+    }
+    const command = argv.slice(i);
+    const nproc = numberFlag('nproc', flag(ours, '--nproc'), NaN, { int: true, min: 1 });
+    if (!Number.isFinite(nproc)) throw new UsageError('--nproc N is required');
+    if (command.length === 0) throw new UsageError('no command to launch (e.g. `lrnn launch --nproc 2 train recipes/tiny.toml`)');
+    if (!mpiAvailable()) throw new UsageError('the lrnn addon was built without MPI: apt-get install -y libopenmpi-dev openmpi-bin, then npm run build:native');
+    const hostsFlag = flag(ours, '--hosts');
+    const extra = ours.flatMap((a, k) => (a === '--mpirun-arg' ? [ours[k + 1]!] : a.startsWith('--mpirun-arg=') ? [a.slice(13)] : []));
+    const { cmd, args, env } = mpirunCommand({ nproc, command, mpirunArgs: extra, ...(hostsFlag ? { hosts: hostsFlag.split(',').filter(Boolean) } : {}) });
+    const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+    console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...args])}`);
+    if (ours.includes('--dry-run')) return 0;
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+      child.on('error', (e) => reject(new Error(`could not start mpirun: ${e.message} (apt-get install -y openmpi-bin)`)));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    });
+  },
+};
+
+function flag(ours: string[], name: string): string | undefined {
+  const k = ours.indexOf(name);
+  if (k >= 0) return ours[k + 1];
+  const eq = ours.find((a) => a.startsWith(name + '='));
+  return eq?.slice(name.length + 1);
+}
