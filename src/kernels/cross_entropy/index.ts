@@ -18,7 +18,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, op
   if (labels.dtype !== 'int32') throw new TypeError(`softmaxCrossEntropy: labels must be int32, got ${labels.dtype}`);
   if (labels.shape[0] !== rows) throw new Error(`softmaxCrossEntropy: ${rows} logit rows but ${labels.shape[0]} labels`);
   if (!hasTypedArrayStorage()) return composite(logits, labels, ignoreIndex);
-  const f = tf.customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
     const loss = new Float32Array(rows);
     const dz = new Float32Array(rows * vocab);
     const addon = native();
@@ -39,7 +39,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, op
         return fromF32(out, [rows, vocab]);
       },
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(logits) as tf.Tensor1D;
 }
 
