@@ -15,18 +15,25 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** The parsed value type of each declared flag (spelled out so the declaration file can name it). */
+export type FlagValues<O extends Options> = {
+  [K in keyof O]?: O[K] extends { type: 'boolean' }
+    ? O[K] extends { multiple: true } ? boolean[] : boolean
+    : O[K] extends { multiple: true } ? string[] : string;
+} & { help?: boolean; json?: boolean };
+
 /**
  * Parses argv strictly (unknown flags are a UsageError naming the flag). `--help` and `--json` are always
  * accepted; `--help` is reported through `values.help` so the command can print its usage.
  */
-export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false): { values: FlagValues<O>; positionals: string[] } {
   try {
     return parseArgs({
       args: argv,
       options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, ...options },
       allowPositionals,
       strict: true,
-    });
+    }) as unknown as { values: FlagValues<O>; positionals: string[] };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
