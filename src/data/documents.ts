@@ -1,0 +1,258 @@
+// Turns source files and user data into documents (text rows with a stable id): strict UTF-8 decoding
+// (Latin-1 only where a source says so), chunking of long files at blank lines, and readers for user data
+// (.txt, .jsonl with a `text` field, .parquet, .arrow/.arrows). Bad input is an error naming file and row,
+// or, with `skipBad`, a counted and logged skip.
+import { promises as fsp, readdirSync, statSync, createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import type { TextRow } from './shards.ts';
+import type { FetchedSource } from './sources.ts';
+
+export class BadInputError extends Error {
+  override name = 'BadInputError';
+}
+
+export interface DocOptions {
+  /** Files longer than this are cut into documents of about this many characters at blank lines (default 32768). */
+  chunkChars?: number;
+  /** Skip bad rows/files (counted and logged) instead of failing. */
+  skipBad?: boolean;
+  log?: (msg: string) => void;
+  /** Incremented for every skipped row or file. */
+  skipped?: { count: number };
+}
+
+const DEFAULT_CHUNK = 32768;
+const MAX_LINE = 2000;
+
+/** Byte offset of the first invalid UTF-8 sequence, or -1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    const c = b[i]!;
+    if (c < 0x80) { ++i; continue; }
+    let need: number, min: number;
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; }
+    else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; }
+    else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; }
+    else return i;
+    let cp = c & (need === 1 ? 0x1f : need === 2 ? 0x0f : 0x07);
+    for (let k = 1; k <= need; ++k) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** Decodes UTF-8 strictly; the error names the file, line and byte. */
+export function decodeUtf8(buf: Uint8Array, file: string): string {
+  const bad = firstInvalidUtf8(buf);
+  if (bad >= 0) {
+    let line = 1;
+    for (let i = 0; i < bad; ++i) if (buf[i] === 10) ++line;
+    throw new BadInputError(`${file}: not valid UTF-8 at line ${line} (byte ${bad}: 0x${buf[bad]!.toString(16)}); convert it (e.g. iconv -f latin1 -t utf-8) or pass --skip-bad`);
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8');
+}
+
+/** Cuts text into pieces of about `target` characters at blank lines (or line ends); pieces join back to text. */
+export function chunkText(text: string, target = DEFAULT_CHUNK): string[] {
+  if (text.length <= target * 1.5) return text.length ? [text] : [];
+  const out: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    if (text.length - start <= target * 1.5) {
+      out.push(text.slice(start));
+      break;
+    }
+    let cut = text.indexOf('\n\n', start + target);
+    // Prefer a blank line, then a line end, then a sentence end, then a space (one-line files, e.g. speeches).
+    for (const sep of ['\n', '. ', ' ']) {
+      if (cut >= 0 && cut - start <= target * 2) break;
+      cut = text.indexOf(sep, start + target);
+      if (cut >= 0) cut += sep.length - 1;
+    }
+    if (cut < 0 || cut - start > target * 2) cut = start + target * 2 - 1;
+    if (/[\ud800-\udbff]/.test(text[cut]!)) ++cut; // never split a surrogate pair
+    out.push(text.slice(start, cut + 1));
+    start = cut + 1;
+  }
+  return out;
+}
+
+/** Drops lines longer than MAX_LINE (guards against embedded minified code). */
+function dropLongLines(text: string): { text: string; dropped: number } {
+  if (!/[^\n]{2001}/.test(text)) return { text, dropped: 0 };
+  let dropped = 0;
+  const kept = text.split('\n').filter((l) => (l.length > MAX_LINE ? (++dropped, false) : true));
+  return { text: kept.join('\n'), dropped };
+}
+
+function skipOrThrow(msg: string, opts: DocOptions): void {
+  if (!opts.skipBad) throw new BadInputError(msg);
+  if (opts.skipped) opts.skipped.count++;
+  opts.log?.(`skip: ${msg}`);
+}
+
+/** Documents of a fetched source, file by file, in file order. */
+export async function* sourceDocuments(src: FetchedSource, opts: DocOptions = {}): AsyncGenerator<TextRow> {
+  const tag = `${src.spec.name}@${src.record.version}`;
+  for (const f of src.files) {
+    const buf = await fsp.readFile(f.abs);
+    let text: string;
+    if (firstInvalidUtf8(buf) >= 0) {
+      if (src.spec.latin1Fallback) {
+        opts.log?.(`decode: ${src.spec.name}/${f.rel} is not UTF-8; reading it as Latin-1`);
+        text = buf.toString('latin1');
+      } else {
+        try {
+          text = decodeUtf8(buf, f.abs);
+        } catch (err) {
+          skipOrThrow((err as Error).message, opts);
+          continue;
+        }
+      }
+    } else text = buf.toString('utf8');
+    text = text.replace(/\r\n/g, '\n');
+    if (src.spec.transform) text = src.spec.transform(text, f.rel);
+    const { text: clean, dropped } = src.spec.dropLongLines ? dropLongLines(text) : { text, dropped: 0 };
+    if (dropped) opts.log?.(`clean: ${src.spec.name}/${f.rel}: dropped ${dropped} lines over ${MAX_LINE} chars`);
+    const rel = f.rel.replace(/^package\//, '');
+    const chunks = chunkText(clean, opts.chunkChars);
+    for (let k = 0; k < chunks.length; ++k) yield { text: chunks[k]!, source: tag, docId: `${src.spec.name}/${rel}#${k}` };
+  }
+}
+
+const USER_EXT = /\.(txt|jsonl|parquet|arrow|arrows)$/i;
+
+/** Expands user paths (files or folders, recursively) to the supported files, sorted. */
+export function listUserFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new BadInputError(`${p}: no such file or folder`);
+    }
+    if (st.isDirectory()) {
+      const walk = (d: string) => {
+        for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          const q = path.join(d, e.name);
+          if (e.isDirectory()) walk(q);
+          else if (USER_EXT.test(e.name)) out.push(q);
+        }
+      };
+      walk(p);
+    } else if (USER_EXT.test(p)) out.push(p);
+    else throw new BadInputError(`${p}: unsupported file type (expected .txt, .jsonl, .parquet, .arrow or .arrows)`);
+  }
+  if (out.length === 0) throw new BadInputError(`no .txt/.jsonl/.parquet/.arrow(s) files under ${paths.join(', ')}`);
+  return out;
+}
+
+/** Documents of user files; `root` makes doc ids relative. */
+export async function* userDocuments(files: string[], opts: DocOptions & { root?: string } = {}): AsyncGenerator<TextRow> {
+  for (const file of files) {
+    const rel = opts.root ? path.relative(opts.root, file) || path.basename(file) : file;
+    const source = `user:${rel}`;
+    const ext = path.extname(file).toLowerCase();
+    if (ext === '.txt') {
+      const buf = await fsp.readFile(file);
+      let text: string;
+      try {
+        text = decodeUtf8(buf, file);
+      } catch (err) {
+        skipOrThrow((err as Error).message, opts);
+        continue;
+      }
+      const chunks = chunkText(text.replace(/\r\n/g, '\n'), opts.chunkChars);
+      for (let k = 0; k < chunks.length; ++k) yield { text: chunks[k]!, source, docId: `${rel}#${k}` };
+    } else if (ext === '.jsonl') {
+      const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      let line = 0;
+      for await (const raw of rl) {
+        ++line;
+        if (!raw.trim()) continue;
+        if (raw.includes('\uFFFD')) {
+          skipOrThrow(`${file}: line ${line}: not valid UTF-8`, opts);
+          continue;
+        }
+        let obj: unknown;
+        try {
+          obj = JSON.parse(raw);
+        } catch (err) {
+          skipOrThrow(`${file}: line ${line}: malformed JSON (${(err as Error).message})`, opts);
+          continue;
+        }
+        const text = (obj as { text?: unknown } | null)?.text;
+        if (typeof text !== 'string') {
+          skipOrThrow(`${file}: line ${line}: no string 'text' field`, opts);
+          continue;
+        }
+        if (text) yield { text, source, docId: `${rel}#${line}` };
+      }
+    } else if (ext === '.parquet') {
+      yield* parquetDocuments(file, rel, source, opts);
+    } else {
+      let reader: AsyncIterable<RecordBatch>;
+      try {
+        reader = (ext === '.arrow'
+          ? await RecordBatchReader.from(await fsp.open(file, 'r'))
+          : await RecordBatchReader.from(createReadStream(file))) as unknown as AsyncIterable<RecordBatch>;
+      } catch (err) {
+        throw new BadInputError(`${file}: not a readable Arrow ${ext === '.arrow' ? 'IPC file' : 'IPC stream'}: ${(err as Error).message}`);
+      }
+      let row = 0;
+      try {
+        for await (const batch of reader) {
+          const col = batch.getChild('text');
+          if (!col) throw new BadInputError(`${file}: row ${row}: no 'text' column (columns: ${batch.schema.fields.map((f) => f.name).join(', ')})`);
+          for (let i = 0; i < batch.numRows; ++i, ++row) {
+            const t = col.get(i);
+            if (typeof t !== 'string') skipOrThrow(`${file}: row ${row}: 'text' is not a string`, opts);
+            else if (t) yield { text: t, source, docId: `${rel}#${row}` };
+          }
+        }
+      } catch (err) {
+        if (err instanceof BadInputError) throw err;
+        throw new BadInputError(`${file}: corrupt Arrow data after row ${row}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+async function* parquetDocuments(file: string, rel: string, source: string, opts: DocOptions): AsyncGenerator<TextRow> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
+  let buf, metadata;
+  try {
+    buf = await asyncBufferFromFile(file);
+    metadata = await parquetMetadataAsync(buf);
+  } catch (err) {
+    throw new BadInputError(`${file}: not a readable Parquet file: ${(err as Error).message}`);
+  }
+  if (!metadata.schema.some((s) => s.name === 'text')) throw new BadInputError(`${file}: no 'text' column`);
+  let start = 0;
+  for (const rg of metadata.row_groups) {
+    const n = Number(rg.num_rows);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await parquetReadObjects({ file: buf, metadata, compressors, columns: ['text'], rowStart: start, rowEnd: start + n })) as Record<string, unknown>[];
+    } catch (err) {
+      throw new BadInputError(`${file}: corrupt Parquet row group at row ${start}: ${(err as Error).message}`);
+    }
+    for (let i = 0; i < rows.length; ++i) {
+      const t = rows[i]!.text;
+      if (typeof t !== 'string') skipOrThrow(`${file}: row ${start + i}: 'text' is not a string`, opts);
+      else if (t) yield { text: t, source, docId: `${rel}#${start + i}` };
+    }
+    start += n;
+  }
+}
