@@ -1,0 +1,135 @@
+// `lrnn eval`: perplexity, bits per byte and per-position perplexity of a checkpoint on the prepared test
+// splits (text, code, math) or on user files; prints a table and writes eval/results/<name>.json.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '../backend/index.ts';
+import { BadInputError } from '../data/documents.ts';
+import type { Split } from '../data/split.ts';
+import { evaluateStreams, resolveCheckpointDir, trainerFacts } from '../eval/evaluate.ts';
+import { type EvalResultFile, evalTable, resultJson, writeEvalResult } from '../eval/results.ts';
+import { preparedSplitStream, type SplitStream, userFileStream } from '../eval/splits.ts';
+import { loadCheckpoint, readConfig, TOKENIZER_FILE } from '../models/checkpoint.ts';
+import type { TextTokenizer } from '../tokenizer/bpe.ts';
+import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
+import { type Command, numberFlag, parseFlags } from './command.ts';
+import { UsageError } from './errors.ts';
+
+const DEFAULT_SPLITS = ['text', 'code', 'math'];
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'perplexity and bits per byte of a checkpoint on text/code/math test splits or your files',
+  usage: `Usage: lrnn eval --checkpoint DIR [--splits text,code,math] [--data FILE_OR_DIR ...]
+                 [--data-dir DIR] [--subset test|validation] [--seq-len L] [--stride S]
+                 [--max-tokens N] [--batch-size B] [--buckets 128] [--out FILE] [--json]
+
+DIR is a checkpoint folder (config.json, model.safetensors, tokenizer.json) or a run folder, where
+checkpoint-best/ or else the newest checkpoint-<step>/ is used. Each split's documents are joined with
+end-of-text and cut into windows of L tokens (default: the training seq_len, else 256), each window
+starting from the zero state. With --stride S < L windows overlap and only the S newest targets of each
+window are scored, so every token is scored once with up to L tokens of context.
+
+Per split: tokens scored, mean NLL (nats), perplexity exp(NLL), bits per byte = total NLL / ln 2 / UTF-8
+bytes of the scored tokens (tokenizer-independent), and perplexity by position in the window (buckets
+split at --buckets, default 128: targets 0–127 and 128+).
+
+Data: --splits reads the prepared dataset (--data-dir; default: the run's data.dir, else data/lrnn-mix,
+else data/prepared) and its --subset (default test).
+--data FILE_OR_DIR (repeatable: .txt, .jsonl with a 'text' field, .parquet, .arrow) evaluates your files,
+one split per argument, instead (add --splits to get both). --max-tokens caps the scored tokens per split.
+Writes eval/results/<run>-<checkpoint>-<subset>.json (or --out FILE); --json prints it instead of the table.`,
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      checkpoint: { type: 'string' }, splits: { type: 'string' }, data: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' }, subset: { type: 'string' }, 'seq-len': { type: 'string' }, stride: { type: 'string' },
+      'max-tokens': { type: 'string' }, 'batch-size': { type: 'string' }, buckets: { type: 'string' }, out: { type: 'string' },
+    });
+    if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
+    if (!existsSync(values.checkpoint)) throw new UsageError(`--checkpoint ${values.checkpoint}: no such folder`);
+    const dir = resolveCheckpointDir(values.checkpoint);
+    if (!dir) throw new UsageError(`--checkpoint ${values.checkpoint}: no config.json there, and no checkpoint-best/ or checkpoint-<step>/ folder inside`);
+    const subset = (values.subset ?? 'test') as Split;
+    if (!['test', 'validation', 'train'].includes(subset)) throw new UsageError(`--subset: expected test or validation, got '${subset}'`);
+    const facts = trainerFacts(dir);
+    const seqLen = numberFlag('seq-len', values['seq-len'], facts.seqLen ?? 256, { int: true, min: 1 });
+    const stride = numberFlag('stride', values.stride, seqLen, { int: true, min: 1 });
+    if (stride > seqLen) throw new UsageError(`--stride ${stride} must not exceed --seq-len ${seqLen}`);
+    const maxTokens = values['max-tokens'] !== undefined ? numberFlag('max-tokens', values['max-tokens'], 0, { int: true, min: 1 }) : undefined;
+    const batchSize = numberFlag('batch-size', values['batch-size'], 8, { int: true, min: 1 });
+    const buckets = (values.buckets ?? '128').split(',').filter(Boolean).map((b) => numberFlag('buckets', b, 0, { int: true, min: 1 }));
+    if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) throw new UsageError(`--buckets: expected increasing numbers, got '${values.buckets}'`);
+    const splitNames = values.splits !== undefined ? values.splits.split(',').map((s) => s.trim()).filter(Boolean) : values.data ? [] : DEFAULT_SPLITS;
+    if (values.splits !== undefined && splitNames.length === 0) throw new UsageError('--splits: expected a comma-separated list such as text,code,math');
+
+    let config;
+    try {
+      config = readConfig(dir);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const tokFile = path.join(dir, TOKENIZER_FILE);
+    let tokenizer: TextTokenizer | null = null;
+    if (existsSync(tokFile)) tokenizer = loadTokenizer(tokFile);
+    else if (values.data) throw new UsageError(`${tokFile}: not found; --data needs the checkpoint's tokenizer to tokenise your files`);
+
+    // Read the data before loading the model, so bad input fails fast.
+    const streams: SplitStream[] = [];
+    const dataDir = values['data-dir'] ?? (facts.dataDir && existsSync(path.join(facts.dataDir, 'manifest.json')) ? facts.dataDir : defaultDataDir());
+    try {
+      for (const name of splitNames) {
+        streams.push(await preparedSplitStream(dataDir, name, subset, { ...(maxTokens !== undefined ? { maxTokens } : {}), ...(tokenizer ? { tokenizer, tokenizerFile: tokFile } : {}) }));
+      }
+      const used = new Set(streams.map((s) => s.name));
+      for (const p of values.data ?? []) {
+        let name = path.basename(p).replace(/\.(txt|jsonl|parquet|arrows?)$/i, '');
+        for (let k = 2; used.has(name); ++k) name = `${name}-${k}`;
+        used.add(name);
+        streams.push(await userFileStream([p], tokenizer!, { name, ...(maxTokens !== undefined ? { maxTokens } : {}) }));
+      }
+    } catch (e) {
+      // Missing or unreadable data is bad input (exit 2); the messages name the folder, file and row.
+      if (e instanceof BadInputError || /manifest\.json|no domain|no such file|split|is empty|not a readable|truncated|corrupt/.test((e as Error).message)) throw new UsageError((e as Error).message);
+      throw e;
+    }
+
+    await initBackend({ warn: () => {} });
+    const model = loadCheckpoint(dir);
+    const parameters = model.numParameters();
+    const t0 = performance.now();
+    let splits;
+    try {
+      splits = evaluateStreams(model, streams, {
+        seqLen, stride, batchSize, buckets, tokenizer, ...(maxTokens !== undefined ? { maxTokens } : {}),
+        onSplit: (name, r, s) => { if (process.stderr.isTTY && !values.json) process.stderr.write(`${name}: ${r.tokens} tokens in ${s.toFixed(1)} s\n`); },
+      });
+    } finally {
+      model.dispose();
+    }
+    const evalS = (performance.now() - t0) / 1000;
+    const scored = Object.values(splits).reduce((a, s) => a + s.tokens, 0);
+    const result: EvalResultFile = {
+      format: 'lrnn-eval', version: 1, checkpoint: dir, model_type: config.model_type, allow_neg_eigval: config.allow_neg_eigval,
+      parameters, step: facts.step, tokens_seen: facts.tokensSeen,
+      subset: splitNames.length ? subset : 'files', seq_len: seqLen, stride, max_tokens: maxTokens ?? null, batch_size: batchSize, buckets, splits,
+      perf: { eval_s: evalS, tokens_per_s: evalS > 0 ? scored / evalS : 0 },
+    };
+    const out = values.out ?? path.join('eval', 'results', `${resultName(dir)}-${result.subset}.json`);
+    writeEvalResult(out, result);
+    if (values.json) console.log(resultJson(result).trimEnd());
+    else console.log(`${evalTable(result)}\nwrote ${out}`);
+    return 0;
+  },
+};
+
+/** `lrnn prepare`'s default output (data/lrnn-mix), else data/prepared when only it exists. */
+function defaultDataDir(): string {
+  for (const d of ['data/lrnn-mix', 'data/prepared']) if (existsSync(path.join(d, 'manifest.json'))) return d;
+  return 'data/lrnn-mix';
+}
+
+/** '<run>-<checkpoint>' from a checkpoint path, safe as a file name. */
+function resultName(dir: string): string {
+  const abs = path.resolve(dir);
+  const parts = [path.basename(path.dirname(abs)), path.basename(abs)].filter((p) => p && p !== '.' && p !== path.sep);
+  return parts.join('-').replace(/[^A-Za-z0-9._-]+/g, '_');
+}
