@@ -1,0 +1,206 @@
+// Causal depthwise conv1d as a TF.js op: forward kernel 'LrnnCausalConv1d' and backward kernel
+// 'LrnnCausalConv1dGrad', registered like selective_scan's (cpu at import, lrnn by copy, others such as wasm at
+// first use through readSync), tied by tf.registerGradient so tf.grads reaches x, weight, bias and the initial
+// state and the backward runs natively.
+// Variants: 'native' (src/native/causal_conv1d.cc), 'fused_ts' (fused_ts.ts), 'reference' (ref.ts).
+// Math: README.md. Shape legend: Bz batch, T time, C channels, W kernel width.
+import * as tf from '@tensorflow/tfjs-core';
+import { nativeFn } from '../../backend/index.ts';
+import { causalConv1dBackwardFusedTs, causalConv1dFusedTs } from './fused_ts.ts';
+import { type ConvArrays, type ConvDims, causalConv1dBackwardRef, causalConv1dRef } from './ref.ts';
+
+export { causalConv1dRef, causalConv1dBackwardRef } from './ref.ts';
+
+export type CausalConv1dVariant = 'auto' | 'native' | 'fused_ts' | 'reference';
+
+export interface CausalConv1dOptions {
+  /** Per-channel bias [C]. */
+  bias?: tf.Tensor1D;
+  /** 'silu' applies y = silu(conv); null (default) leaves it linear. */
+  activation?: 'silu' | null;
+  /** The W−1 inputs before x[:,0], [Bz,W−1,C] (zeros when absent): continues a sequence across calls. */
+  initialState?: tf.Tensor3D;
+  /** 'auto' (default): native when the addon has the kernel, else fused_ts. */
+  variant?: CausalConv1dVariant;
+}
+
+export const CAUSAL_CONV1D = 'LrnnCausalConv1d';
+export const CAUSAL_CONV1D_GRAD = 'LrnnCausalConv1dGrad';
+
+const INPUTS = ['x', 'weight', 'bias', 'initialState'] as const;
+type InputName = (typeof INPUTS)[number];
+
+interface ConvAttrs {
+  silu: boolean;
+  variant: 'native' | 'fused_ts' | 'reference';
+}
+
+type F = Float32Array;
+type NativeFwd = (x: F, weight: F, bias: F | null, h0: F | null, y: F, batch: number, T: number, C: number, W: number, silu: boolean) => void;
+type NativeBwd = (x: F, weight: F, bias: F | null, h0: F | null, dy: F, dx: F, dweight: F, dbias: F | null, dh0: F | null,
+  batch: number, T: number, C: number, W: number, silu: boolean) => void;
+
+/** What the kernels need of a backend: cpu/lrnn/webgl have makeTensorInfo, wasm has makeOutput. */
+interface HostBackend {
+  readSync(dataId: object): unknown;
+  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+  makeOutput?(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
+}
+
+function makeInfo(be: HostBackend, shape: number[], values: Float32Array): tf.TensorInfo {
+  return be.makeTensorInfo ? be.makeTensorInfo(shape, 'float32', values) : be.makeOutput!(shape, 'float32', undefined, values);
+}
+
+/** True when the active backend can run these kernels (through readSync and makeTensorInfo/makeOutput). */
+function hostCapable(): boolean {
+  const be = tf.backend() as unknown as HostBackend;
+  return typeof be.makeTensorInfo === 'function' || typeof be.makeOutput === 'function';
+}
+
+function read(backend: HostBackend, t: tf.TensorInfo, name: string): Float32Array {
+  if (t.dtype !== 'float32') throw new TypeError(`causalConv1d: ${name} must be float32, got ${t.dtype}`);
+  const v = backend.readSync(t.dataId);
+  if (!(v instanceof Float32Array)) throw new TypeError(`causalConv1d: ${name} is not stored as a Float32Array on this backend`);
+  return v;
+}
+
+const orNull = (a: Float32Array) => (a.length ? a : null);
+
+function gather(backend: HostBackend, inputs: tf.NamedTensorInfoMap) {
+  const arr = {} as Record<InputName, Float32Array>;
+  for (const k of INPUTS) arr[k] = read(backend, inputs[k]!, k);
+  const [batch, T, C] = inputs.x!.shape as [number, number, number];
+  const W = inputs.weight!.shape[1]!;
+  const a: ConvArrays = { x: arr.x, weight: arr.weight, bias: orNull(arr.bias), h0: orNull(arr.initialState) };
+  return { a, arr, dims: { batch, T, C, W } as ConvDims };
+}
+
+function forwardKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const be = backend as unknown as HostBackend;
+  const at = attrs as unknown as ConvAttrs;
+  const { a, arr, dims } = gather(be, inputs);
+  const { batch, T, C, W } = dims;
+  let y: Float32Array = new Float32Array(batch * T * C);
+  if (at.variant === 'native') {
+    const fwd = nativeFn<NativeFwd>('causalConv1dFwd');
+    if (!fwd) throw new Error('causalConv1d: variant native requested but the addon lacks causalConv1dFwd');
+    fwd(arr.x, arr.weight, orNull(arr.bias), orNull(arr.initialState), y, batch, T, C, W, at.silu);
+  } else if (at.variant === 'fused_ts') {
+    causalConv1dFusedTs(a, dims, at.silu, y);
+  } else {
+    y = causalConv1dRef(a, dims, at.silu, false) as Float32Array;
+  }
+  return makeInfo(be, [batch, T, C], y);
+}
+
+function backwardKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const be = backend as unknown as HostBackend;
+  const at = attrs as unknown as ConvAttrs;
+  const { a, arr, dims } = gather(be, inputs);
+  const { batch, T, C, W } = dims;
+  const dy = read(be, inputs.dy!, 'dy');
+  let g = {
+    dx: new Float32Array(batch * T * C), dweight: new Float32Array(C * W),
+    dbias: arr.bias.length ? new Float32Array(C) : null,
+    dh0: arr.initialState.length ? new Float32Array(batch * (W - 1) * C) : null,
+  };
+  if (at.variant === 'native') {
+    const bwd = nativeFn<NativeBwd>('causalConv1dBwd');
+    if (!bwd) throw new Error('causalConv1d: variant native requested but the addon lacks causalConv1dBwd');
+    bwd(arr.x, arr.weight, orNull(arr.bias), orNull(arr.initialState), dy, g.dx, g.dweight, g.dbias, g.dh0, batch, T, C, W, at.silu);
+  } else if (at.variant === 'fused_ts') {
+    causalConv1dBackwardFusedTs(a, dims, at.silu, dy, g);
+  } else {
+    g = causalConv1dBackwardRef(a, dims, at.silu, dy, false) as typeof g;
+  }
+  const out = (v: Float32Array | null, shape: number[]) =>
+    v ? makeInfo(be, shape, v) : makeInfo(be, [0], new Float32Array(0));
+  return [out(g.dx, [batch, T, C]), out(g.dweight, [C, W]), out(g.dbias, [C]), out(g.dh0, [batch, W - 1, C])];
+}
+
+/** Registers both kernels on `backendName` (idempotent) and the gradient (once). */
+export function registerCausalConv1d(backendName: string): void {
+  if (!tf.getKernel(CAUSAL_CONV1D, backendName)) {
+    tf.registerKernel({ kernelName: CAUSAL_CONV1D, backendName, kernelFunc: forwardKernel as tf.KernelFunc });
+  }
+  if (!tf.getKernel(CAUSAL_CONV1D_GRAD, backendName)) {
+    tf.registerKernel({ kernelName: CAUSAL_CONV1D_GRAD, backendName, kernelFunc: backwardKernel as tf.KernelFunc });
+  }
+  if (!tf.getGradient(CAUSAL_CONV1D)) {
+    tf.registerGradient({
+      kernelName: CAUSAL_CONV1D,
+      inputsToSave: [...INPUTS],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+        const ins: tf.NamedTensorMap = {};
+        INPUTS.forEach((k, i) => (ins[k] = saved[i]!));
+        const grads = tf.engine().runKernel(CAUSAL_CONV1D_GRAD, { ...ins, dy: dy as tf.Tensor }, attrs) as tf.Tensor[];
+        const out: Record<string, () => tf.Tensor> = {};
+        INPUTS.forEach((k, i) => (out[k] = () => grads[i]!));
+        return out;
+      },
+    });
+  }
+}
+
+// Registered on 'cpu' at import so the lrnn backend copies them when it registers; see selective_scan.
+registerCausalConv1d('cpu');
+
+function resolveVariant(v: CausalConv1dVariant | undefined): ConvAttrs['variant'] {
+  if (v === undefined || v === 'auto') return nativeFn('causalConv1dFwd') ? 'native' : 'fused_ts';
+  if (v === 'native' && !nativeFn('causalConv1dFwd')) {
+    throw new Error('causalConv1d: variant native requested but the native addon (or its causalConv1dFwd) is unavailable');
+  }
+  if (v !== 'native' && v !== 'fused_ts' && v !== 'reference') throw new Error(`causalConv1d: unknown variant '${String(v)}'`);
+  return v;
+}
+
+function expectShape(name: string, t: tf.Tensor, shape: number[]): void {
+  if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+    throw new Error(`causalConv1d: ${name} must have shape [${shape}], got [${t.shape}]`);
+  }
+  if (t.dtype !== 'float32') throw new TypeError(`causalConv1d: ${name} must be float32, got ${t.dtype}`);
+}
+
+/**
+ * y[b,t,c] = act(bias[c] + Σ_{j<W} weight[c,j] · x[b, t−W+1+j, c]), inputs before t = 0 taken from
+ * initialState (or zero). x [Bz,T,C], weight [C,W] (PyTorch's [C,1,W] squeezed). Returns y [Bz,T,C].
+ * Differentiable w.r.t. x, weight, bias and initialState.
+ */
+export function causalConv1d(x: tf.Tensor3D, weight: tf.Tensor2D, opts: CausalConv1dOptions = {}): tf.Tensor3D {
+  if (x.rank !== 3) throw new Error(`causalConv1d: x must be rank 3 [B,T,C], got [${x.shape}]`);
+  if (weight.rank !== 2) throw new Error(`causalConv1d: weight must be rank 2 [C,W], got [${weight.shape}]`);
+  const [batch, T, C] = x.shape;
+  const W = weight.shape[1];
+  expectShape('x', x, [batch, T, C]);
+  expectShape('weight', weight, [C, W]);
+  if (W < 1) throw new Error('causalConv1d: kernel width must be at least 1');
+  if (opts.bias) expectShape('bias', opts.bias, [C]);
+  if (opts.initialState) expectShape('initialState', opts.initialState, [batch, W - 1, C]);
+  if (opts.activation !== undefined && opts.activation !== null && opts.activation !== 'silu') {
+    throw new Error(`causalConv1d: activation must be 'silu' or null, got '${String(opts.activation)}'`);
+  }
+  const variant = resolveVariant(opts.variant);
+  const backendName = tf.getBackend();
+  if (!hostCapable()) throw new Error(`causalConv1d: backend '${backendName}' is not supported (use lrnn, cpu or wasm)`);
+  registerCausalConv1d(backendName);
+  const attrs: ConvAttrs = { silu: opts.activation === 'silu', variant };
+  const empties: tf.Tensor[] = [];
+  const orEmpty = (t: tf.Tensor | undefined) => t ?? (empties.push(tf.zeros([0])), empties[empties.length - 1]!);
+  const inputs: tf.NamedTensorMap = { x, weight, bias: orEmpty(opts.bias), initialState: orEmpty(opts.initialState) };
+  const y = tf.engine().runKernel(CAUSAL_CONV1D, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  if (!tf.engine().state.activeTape) tf.dispose(empties);
+  return y;
+}
+
+/**
+ * The conv state after x: the last W−1 rows of [initialState; x] along time, [Bz,W−1,C]. Pass it as the
+ * next call's initialState to continue the sequence (decoding).
+ */
+export function causalConv1dState(x: tf.Tensor3D, width: number, initialState?: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [batch, T, C] = x.shape;
+    const prev = initialState ?? tf.zeros([batch, width - 1, C]);
+    const all = tf.concat([prev, x], 1);
+    return tf.slice(all, [0, T, 0], [batch, width - 1, C]) as tf.Tensor3D;
+  });
+}
