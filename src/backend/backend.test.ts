@@ -62,3 +62,23 @@ test('lrnn doctor: table, --json, and exit code 2 on a bad flag', () => {
   assert.match(bad.stderr, /--backend: unknown backend 'nonsense'/);
   assert.equal(bad.stderr.trim().split('\n').length, 1, 'one-line message');
 });
+
+test('OpenBLAS core: AVX-512 kernels even when the environment pins Haswell; LRNN_OPENBLAS_CORETYPE=keep respects the pin', async () => {
+  const { cpuFlags } = await import('./native.ts');
+  const doctor = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['bin/lrnn.js', 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).blas.coreName as string;
+  };
+  const kept = doctor({ OPENBLAS_CORETYPE: 'Haswell', LRNN_OPENBLAS_CORETYPE: 'keep' });
+  assert.equal(kept, 'Haswell');
+  const chosen = doctor({ OPENBLAS_CORETYPE: 'Haswell' });
+  if (cpuFlags().has('avx512f') && cpuFlags().has('avx512bw')) assert.match(chosen, /SkylakeX|Cooperlake/);
+  else assert.equal(chosen, 'Haswell', 'never an AVX-512 core on a CPU without AVX-512');
+});
+
+test('LRNN_BLAS_THREADS overrides the one-thread default', () => {
+  const r = spawnSync(process.execPath, ['bin/lrnn.js', 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, LRNN_BLAS_THREADS: '2' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).blas.threads, 2);
+});

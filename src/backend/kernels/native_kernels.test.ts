@@ -154,3 +154,19 @@ test('an MLP training step has the same loss and gradients on lrnn and cpu', () 
     return out;
   });
 });
+
+test('UnsortedSegmentSum (the embedding gradient): gather gradients with repeated and unused ids, rank-2 ids', () => {
+  const table = { v: randomArray(11 * 6, seed++), shape: [11, 6] };
+  const idsList = [[3, 0, 3, 10, 3], [[1, 2], [2, 9]]] as const;
+  for (const ids of idsList) {
+    const f = (t: tf.Tensor) => {
+      const idx = tf.tensor(ids as unknown as number[], undefined, 'int32');
+      const w = tf.tensor(randomArray(tf.util.sizeFromShape([...idx.shape, 6]), 5), [...idx.shape, 6]);
+      return [tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.gather(u, idx), w)))(t)];
+    };
+    const got = runOn('lrnn', [table], f);
+    const want = runOn('cpu', [table], f);
+    tf.setBackend('lrnn');
+    assertClose(`gather grad ${JSON.stringify(ids)}`, got[0]!, want[0]!, TOL);
+  }
+});
