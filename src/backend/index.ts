@@ -8,6 +8,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs';
 import { LRNN_BACKEND, nativeKernelNames, quietCpuBackend, registerLrnnBackend } from './lrnn_backend.ts';
 import { registerGradientFixes } from './gradients.ts';
+import { registerSlicePadKernels } from './kernels/slice_pad.ts';
+import { registerSegmentSumKernel } from './kernels/segment_sum.ts';
 import { blasCoreTypeNote, native, nativeLoadError } from './native.ts';
 
 export { f32, i32, fromF32, hasTypedArrayStorage } from './tensor_io.ts';
@@ -53,6 +55,9 @@ export async function initBackend(opts: BackendOptions = {}): Promise<string> {
   const choice = (opts.backend ?? (process.env.LRNN_BACKEND as BackendChoice | undefined) ?? 'auto') as BackendChoice;
   const warn = opts.warn ?? ((m: string) => console.warn(`lrnn: warning: ${m}`));
   registerGradientFixes();
+  // Linear-time TS kernels over cpu storage; the lrnn backend copies them when it registers below.
+  registerSlicePadKernels();
+  registerSegmentSumKernel();
   if (!tf.findBackend('cpu')) {
     // Same cpu backend, without its console advert for tfjs-node.
     tf.removeBackend('cpu');

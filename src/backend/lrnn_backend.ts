@@ -7,13 +7,12 @@ import { makeAddN, makeBinary, makeUnary } from './kernels/elementwise.ts';
 import { makeBatchMatMul } from './kernels/matmul.ts';
 import { Binary, Reduce, Unary } from './kernels/opcodes.ts';
 import { makeReduce } from './kernels/reduce.ts';
-import { makeUnsortedSegmentSum } from './kernels/segment_sum.ts';
 
 export const LRNN_BACKEND = 'lrnn';
 
 /** Names of the kernels that run natively on the lrnn backend (for `lrnn doctor` and the tests). */
 export const nativeKernelNames: string[] = [
-  tf.BatchMatMul, tf.AddN, tf.UnsortedSegmentSum, ...Object.keys(Binary), ...Object.keys(Unary), ...Object.keys(Reduce),
+  tf.BatchMatMul, tf.AddN, ...Object.keys(Binary), ...Object.keys(Unary), ...Object.keys(Reduce),
 ];
 
 let registered = false;
@@ -30,9 +29,7 @@ export function registerLrnnBackend(addon: NativeAddon, priority = 3): void {
   if (registered) return;
   registered = true;
   tf.registerBackend(LRNN_BACKEND, quietCpuBackend, priority);
-  const natives: Record<string, tf.KernelFunc> = {
-    [tf.BatchMatMul]: makeBatchMatMul(addon), [tf.AddN]: makeAddN(addon), [tf.UnsortedSegmentSum]: makeUnsortedSegmentSum(),
-  };
+  const natives: Record<string, tf.KernelFunc> = { [tf.BatchMatMul]: makeBatchMatMul(addon), [tf.AddN]: makeAddN(addon) };
   for (const k of Object.keys(Binary) as (keyof typeof Binary)[]) natives[k] = makeBinary(addon, k);
   for (const k of Object.keys(Unary) as (keyof typeof Unary)[]) natives[k] = makeUnary(addon, k);
   for (const k of Object.keys(Reduce) as (keyof typeof Reduce)[]) natives[k] = makeReduce(addon, k);

@@ -47,7 +47,10 @@ export abstract class CausalLM {
       if (w.shape.length !== spec.shape.length || w.shape.some((d, i) => d !== spec.shape[i])) {
         throw new Error(`tensor '${spec.name}': shape [${w.shape}] but the config needs [${spec.shape}]`);
       }
-      this.params.set(spec.name, tf.variable(tf.tensor(w.data, spec.shape, 'float32'), true));
+      // The variable shares the tensor's storage; dispose the wrapper so it is not counted as a live tensor.
+      const t = tf.tensor(w.data, spec.shape, 'float32');
+      this.params.set(spec.name, tf.variable(t, true));
+      t.dispose();
     }
   }
 

@@ -27,3 +27,14 @@ export function makeUnsortedSegmentSum(): tf.KernelFunc {
     return backend.makeTensorInfo([numSegments, ...x.shape.slice(idRank)], x.dtype, out);
   };
 }
+
+let registered = false;
+
+/** Registers the one-pass kernel over the cpu backend (idempotent); the lrnn backend copies it. */
+export function registerSegmentSumKernel(): void {
+  if (registered) return;
+  registered = true;
+  const kernelFunc = makeUnsortedSegmentSum();
+  tf.unregisterKernel(tf.UnsortedSegmentSum, 'cpu');
+  tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: 'cpu', kernelFunc });
+}

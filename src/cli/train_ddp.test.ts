@@ -1,0 +1,38 @@
+// Data-parallel `lrnn train` under mpirun: 2 ranks × batch 2 follow the single-process run with batch 4 on
+// the same global batches (same losses and gradient norms up to float32 summation order); rank 0 alone
+// writes the run folder. Needs Open MPI and an addon built with it; skipped with the reason otherwise.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { prepareTinyDataset } from '../data/fixtures/tiny_corpus.ts';
+import { readMetrics, type StepRecord } from '../log/metrics.ts';
+import { mpirunCommand } from '../parallel/launch.ts';
+import { mpiAvailable } from '../parallel/mpi.ts';
+
+const hasMpirun = spawnSync('mpirun', ['--version']).status === 0;
+const skip = !hasMpirun ? 'mpirun not installed' : !mpiAvailable() ? 'addon built without MPI' : false;
+
+test('2 ranks x batch 2 == 1 process x batch 4', { skip }, async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'lrnn-ddp-'));
+  const ds = await prepareTinyDataset(root);
+  const common = ['tiny', `--out_dir=${root}`, `--data.dir=${ds}`, '--data.domains=["prose","more"]', '--data.weights=[1,1]', '--eval.splits=["prose"]',
+    '--eval.batches=1', '--data.seq_len=16', '--train.steps=4', '--train.warmup=1', '--log.progress=false'];
+  const { cmd, args, env } = mpirunCommand({ nproc: 2, command: ['train', ...common, '--name=ddp', '--train.batch_size=2'] });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const s = spawnSync(process.execPath, ['bin/lrnn.js', 'train', ...common, '--name=single', '--train.batch_size=4'], { encoding: 'utf8' });
+  assert.equal(s.status, 0, s.stderr);
+  const steps = (name: string) => readMetrics(path.join(root, name, 'metrics.jsonl')).filter((x): x is StepRecord => x.kind === 'step');
+  const a = steps('ddp'), b = steps('single');
+  assert.equal(a.length, 4);
+  a.forEach((x, i) => {
+    const y = b[i]!;
+    assert.equal(x.tokens_seen, y.tokens_seen);
+    assert.ok(Math.abs(x.loss! - y.loss!) <= 1e-5 * y.loss!, `step ${x.step}: loss ${x.loss} vs ${y.loss}`);
+    assert.ok(Math.abs(x.grad_norm! - y.grad_norm!) <= 1e-4 * y.grad_norm!, `step ${x.step}: grad norm ${x.grad_norm} vs ${y.grad_norm}`);
+  });
+  assert.deepEqual(readdirSync(path.join(root, 'ddp')).sort(), ['checkpoint-4', 'config.resolved.toml', 'metrics.jsonl', 'train.log']);
+});

@@ -1,0 +1,77 @@
+// Training throughput of the paired small recipes at one BLAS thread: tokens/s of a full step (forward +
+// backward + clip + AdamW, the trainer's arithmetic) on synthetic tokens, with the matmul MFU against the
+// machine's measured sgemm peak and the share of step time spent in the recurrent kernels.
+// Run: npm run bench -- --only train.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Bench, BenchResult } from '../bench/harness.ts';
+import { timeMs } from '../bench/harness.ts';
+import { f32, fromF32, initBackend, native } from '../backend/index.ts';
+import { loadConfig } from '../config/load.ts';
+import { initModel } from '../models/index.ts';
+import { AdamW } from '../optim/adamw.ts';
+import { clipGradNorm } from '../optim/clip.ts';
+import { randomArray } from '../testing/assert.ts';
+import { modelConfigFromRecipe } from './model_config.ts';
+
+async function sgemmPeakGflops(): Promise<number> {
+  const addon = native();
+  if (!addon) return NaN;
+  const M = 2048, K = 256, N = 1024;
+  const a = randomArray(M * K, 1), b = randomArray(K * N, 2), c = new Float32Array(M * N);
+  const t = await timeMs(() => addon.sgemm(a, b, c, M, N, K, false, false), 9, 2);
+  return (2 * M * K * N) / t.median / 1e6;
+}
+
+async function trainBench(recipe: string): Promise<BenchResult> {
+  await initBackend({ blasThreads: 1 });
+  const cfg = loadConfig(recipe).config;
+  const mc = modelConfigFromRecipe(cfg.model, 8192);
+  const model = initModel(mc, 1);
+  const names = [...model.params.keys()];
+  const vars = names.map((n) => model.params.get(n)!);
+  const opt = new AdamW(names.map((n, i) => ({ name: n, shape: vars[i]!.shape })), { betas: cfg.train.betas, eps: cfg.train.eps, weightDecay: cfg.train.weight_decay });
+  const B = cfg.train.batch_size, T = cfg.data.seq_len;
+  const ids = new Int32Array(B * (T + 1));
+  for (let i = 0; i < ids.length; ++i) ids[i] = (i * 2654435761) % mc.vocab_size >>> 0;
+  const tokens = tf.tensor2d(ids, [B, T + 1], 'int32');
+  const step = async () => {
+    const { value, grads } = tf.variableGrads(() => model.loss(tokens), vars);
+    await value.data();
+    const g = new Map(names.map((n, i) => [n, f32(grads[vars[i]!.name]!).slice()]));
+    clipGradNorm(g, cfg.train.clip);
+    const p = new Map(names.map((n, i) => [n, f32(vars[i]!).slice()]));
+    opt.update(p, g, cfg.train.lr);
+    tf.tidy(() => names.forEach((n, i) => vars[i]!.assign(fromF32(p.get(n)!, vars[i]!.shape))));
+    tf.dispose([value, grads]);
+  };
+  const t = await timeMs(step, 3, 1);
+  // Share of the recurrent kernels (delta rule / selective scan, forward and backward) in one profiled step.
+  const prof = await tf.profile(step);
+  let recurrent = 0, all = 0;
+  for (const k of prof.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0;
+    all += ms;
+    if (/delta|scan|selective/i.test(k.name)) recurrent += ms;
+  }
+  // Matmul parameters: every rank-2 weight but embeddings and A_log (+ the tied head, which reuses the embedding).
+  let pMm = 0;
+  for (const [n, v] of model.params) if (v.rank === 2 && !/embed|A_log/.test(n)) pMm += v.size;
+  if (mc.tie_word_embeddings) pMm += mc.vocab_size * mc.hidden_size;
+  const tokPerStep = B * T;
+  const gflops = (6 * pMm * tokPerStep) / t.median / 1e6;
+  const peak = await sgemmPeakGflops();
+  const result: BenchResult = {
+    name: `train.${recipe}`, value: +(tokPerStep / (t.median / 1000)).toFixed(1), unit: 'tokens/s',
+    step_ms: +t.median.toFixed(1), batch: `${B}x${T}`, params: model.numParameters(), matmul_params: pMm,
+    matmul_gflops: +gflops.toFixed(2), sgemm_peak_gflops: +peak.toFixed(1), mfu: +(gflops / peak).toFixed(3),
+    recurrent_kernel_share: all > 0 ? +(recurrent / all).toFixed(3) : null, backend: tf.getBackend(),
+  };
+  tokens.dispose();
+  model.dispose();
+  return result;
+}
+
+export const benches: Bench[] = [
+  { name: 'train.deltanet-small', run: () => trainBench('deltanet-small') },
+  { name: 'train.mamba-small', run: () => trainBench('mamba-small') },
+];
