@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.ts';
-import { makeAddN, makeBinary, makeUnary } from './kernels/elementwise.ts';
+import { makeAddN, makeBinary, makeTranspose, makeUnary } from './kernels/elementwise.ts';
 import { makeBatchMatMul } from './kernels/matmul.ts';
 import { Binary, Reduce, Unary } from './kernels/opcodes.ts';
 import { makeReduce } from './kernels/reduce.ts';
@@ -12,7 +12,7 @@ export const LRNN_BACKEND = 'lrnn';
 
 /** Names of the kernels that run natively on the lrnn backend (for `lrnn doctor` and the tests). */
 export const nativeKernelNames: string[] = [
-  tf.BatchMatMul, tf.AddN, ...Object.keys(Binary), ...Object.keys(Unary), ...Object.keys(Reduce),
+  tf.BatchMatMul, tf.AddN, tf.Transpose, ...Object.keys(Binary), ...Object.keys(Unary), ...Object.keys(Reduce),
 ];
 
 let registered = false;
@@ -29,7 +29,9 @@ export function registerLrnnBackend(addon: NativeAddon, priority = 3): void {
   if (registered) return;
   registered = true;
   tf.registerBackend(LRNN_BACKEND, quietCpuBackend, priority);
-  const natives: Record<string, tf.KernelFunc> = { [tf.BatchMatMul]: makeBatchMatMul(addon), [tf.AddN]: makeAddN(addon) };
+  const natives: Record<string, tf.KernelFunc> = {
+    [tf.BatchMatMul]: makeBatchMatMul(addon), [tf.AddN]: makeAddN(addon), [tf.Transpose]: makeTranspose(addon),
+  };
   for (const k of Object.keys(Binary) as (keyof typeof Binary)[]) natives[k] = makeBinary(addon, k);
   for (const k of Object.keys(Unary) as (keyof typeof Unary)[]) natives[k] = makeUnary(addon, k);
   for (const k of Object.keys(Reduce) as (keyof typeof Reduce)[]) natives[k] = makeReduce(addon, k);

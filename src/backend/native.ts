@@ -21,6 +21,7 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, red: number, inner: number): void;
   softmaxXent(logits: Float32Array, labels: Int32Array, loss: Float32Array, dlogits: Float32Array | null,
     ignoreIndex: number, rows: number, vocab: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   scaleRows(x: Float32Array, scale: Float32Array, out: Float32Array, rows: number, cols: number): void;
   withMpi: boolean;
   // Fused kernels (src/native/*.cc) register further functions; look them up by name.

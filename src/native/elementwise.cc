@@ -235,7 +235,41 @@ Napi::Value ScaleRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// transpose(x, out, shape Int32Array, perm Int32Array): out = x.transpose(perm), any rank ≤ 8.
+// Odometer over the output; the innermost output dim reads x with stride strideIn[perm[last]].
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  const float* x = lrnn::F32(info, 0, "x");
+  float* o = lrnn::F32(info, 1, "out");
+  const int32_t* shape = lrnn::I32(info, 2, "shape");
+  const int32_t* perm = lrnn::I32(info, 3, "perm");
+  const int rank = static_cast<int>(lrnn::Len(info, 2));
+  if (rank < 1 || rank > 8) throw Napi::RangeError::New(info.Env(), "transpose: rank must be 1..8");
+  int64_t inStride[8], outShape[8], step[8];
+  inStride[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; --d) inStride[d] = inStride[d + 1] * shape[d + 1];
+  for (int d = 0; d < rank; ++d) {
+    outShape[d] = shape[perm[d]];
+    step[d] = inStride[perm[d]];
+  }
+  const int64_t inner = outShape[rank - 1], s = step[rank - 1];
+  int64_t outer = 1;
+  for (int d = 0; d < rank - 1; ++d) outer *= outShape[d];
+  int64_t idx[8] = {0};
+  int64_t off = 0;
+  for (int64_t r = 0; r < outer; ++r) {
+    float* dst = o + r * inner;
+    for (int64_t i = 0; i < inner; ++i) dst[i] = x[off + i * s];
+    for (int d = rank - 2; d >= 0; --d) {
+      if (++idx[d] < outShape[d]) { off += step[d]; break; }
+      off -= step[d] * (outShape[d] - 1);
+      idx[d] = 0;
+    }
+  }
+  return info.Env().Undefined();
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("binary", Napi::Function::New(env, BinaryOp));
   exports.Set("unary", Napi::Function::New(env, UnaryOp));
   exports.Set("reduce", Napi::Function::New(env, ReduceOp));

@@ -59,3 +59,22 @@ export function makeAddN(addon: NativeAddon): tf.KernelFunc {
     return backend.makeTensorInfo(shape, 'float32', out);
   };
 }
+
+/** Transpose of float32 tensors natively. An identity permutation (TF.js's gather gradient asks for one)
+ * shares the input's storage, as Reshape does. */
+export function makeTranspose(addon: NativeAddon): tf.KernelFunc {
+  const fallback = cpuKernel(tf.Transpose);
+  return (args: Args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { perm } = args.attrs as unknown as { perm: number[] };
+    const backend = args.backend as MathBackendCPU;
+    if (perm.every((p, i) => p === i)) {
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    }
+    if (x.dtype !== 'float32' || x.shape.length > 8) return fallback(args);
+    const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+    if (out.length > 0) addon.transpose(values(backend, x), out, Int32Array.from(x.shape), Int32Array.from(perm));
+    return backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
+  };
+}

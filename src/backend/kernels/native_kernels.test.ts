@@ -172,3 +172,9 @@ test('UnsortedSegmentSum (the embedding gradient): gather gradients with repeate
     tf.dispose([table, w, idx]);
   }
 });
+
+test('transpose: every permutation of a rank-4 tensor, identity included, with gradients', () => {
+  const perms = [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 1, 3], [1, 0, 3, 2], [2, 3, 0, 1], [0, 1, 3, 2]];
+  for (const perm of perms) checkWithGrads(`transpose ${perm}`, [[2, 3, 4, 5]], (x) => tf.transpose(x!, perm));
+  checkWithGrads('transpose 2d', [[33, 17]], (x) => tf.transpose(x!));
+});
