@@ -7,6 +7,8 @@ import { generate } from './generate.ts';
 import { init } from './init.ts';
 import { launch } from './launch.ts';
 import { prepare } from './prepare.ts';
+import { taskEval, taskTrain } from './task.ts';
 import { tokenizerTrain } from './tokenizer.ts';
+import { trainCommand } from './train.ts';
 
-export const commands: Command[] = [doctor, init, generate, launch, prepare, tokenizerTrain, evalCommand, compare];
+export const commands: Command[] = [doctor, init, generate, launch, prepare, tokenizerTrain, trainCommand, evalCommand, compare, taskTrain, taskEval];

@@ -1,0 +1,163 @@
+// The task trainer: fresh examples every step from the (seed, index) generators, the models helper's LM
+// forward, TF.js autodiff, cross-entropy on the answer position(s) only (labels IGNORE elsewhere), global-norm
+// clipping, AdamW and a warm-up + cosine schedule. It ends with a test evaluation and one checkpoint folder
+// (config.json, model.safetensors, task.json) that `lrnn task eval` reads.
+import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { f32, fromF32 } from '../backend/index.ts';
+import { softmaxCrossEntropy } from '../kernels/cross_entropy/index.ts';
+import { saveCheckpoint } from '../models/checkpoint.ts';
+import { initModel, type CausalLM, type ModelConfig } from '../models/index.ts';
+import { AdamW } from '../optim/adamw.ts';
+import { clipGradNorm } from '../optim/clip.ts';
+import { lrAt, type ScheduleOptions } from '../optim/schedule.ts';
+import { modelConfigFromRecipe } from '../train/model_config.ts';
+import { evaluateExamples, type TaskEvalResult } from './evaluate.ts';
+import { collate, getTask, makeExamples } from './index.ts';
+import { STREAMS } from './rng.ts';
+import type { TaskRunConfig } from './schema.ts';
+import { IGNORE, type Task } from './task.ts';
+
+export const TASK_FILE = 'task.json';
+
+/** task.json of a task checkpoint: which task and vocabulary the model was trained on, and how it went. */
+export interface TaskCheckpointInfo {
+  task: string;
+  vocab: readonly string[];
+  config: TaskRunConfig;
+  steps: number;
+  wall_s: number;
+  final_train_loss: number;
+  test: Omit<TaskEvalResult, 'byLength'> | null;
+}
+
+export interface TaskStepLog {
+  step: number;
+  loss: number;
+  /** Accuracy on this batch's supervised tokens. */
+  acc: number;
+  lr: number;
+  gradNorm: number;
+  ms: number;
+}
+
+export interface TaskTrainResult {
+  model: CausalLM;
+  modelConfig: ModelConfig;
+  task: Task;
+  steps: number;
+  wallS: number;
+  history: TaskStepLog[];
+  evals: { step: number; result: TaskEvalResult }[];
+  test: TaskEvalResult | null;
+  /** The checkpoint folder written (null when no run dir). */
+  checkpointDir: string | null;
+}
+
+export interface TaskTrainOptions {
+  /** Run folder (metrics.jsonl, final/): out_dir/name by default; null writes nothing. */
+  runDir?: string | null;
+  log?: (line: string) => void;
+  /** Skip the final test evaluation (tests). */
+  skipTest?: boolean;
+}
+
+/** Masked mean cross-entropy over supervised positions, plus argmax predictions (kept) for the batch accuracy. */
+function lossAndPreds(model: CausalLM, input: tf.Tensor2D, labels: tf.Tensor1D, count: number, out: { preds?: tf.Tensor }) {
+  const logits = model.forward(input);
+  const V = logits.shape[2];
+  const flat = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
+  out.preds = tf.keep(tf.argMax(flat, 1));
+  return tf.div(tf.sum(softmaxCrossEntropy(flat, labels, { ignoreIndex: IGNORE })), count) as tf.Scalar;
+}
+
+export function testExamples(cfg: TaskRunConfig, task: Task) {
+  return makeExamples(task, cfg.task.test_seed, STREAMS.test, 0, cfg.task.test_examples, cfg.task.test_min_len, cfg.task.test_max_len);
+}
+
+export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {}): Promise<TaskTrainResult> {
+  const log = opts.log ?? (() => {});
+  const task = getTask(cfg.task.name);
+  const modelConfig = modelConfigFromRecipe(cfg.model, cfg.model.vocab_size ?? task.vocab.size);
+  const tr = cfg.train;
+  const model = initModel(modelConfig, tr.seed);
+  const names = [...model.params.keys()];
+  const vars = names.map((n) => model.params.get(n)!);
+  const opt = new AdamW(names.map((n, i) => ({ name: n, shape: vars[i]!.shape })), { betas: tr.betas, eps: tr.eps, weightDecay: tr.weight_decay });
+  const sched: ScheduleOptions = { type: tr.schedule, lr: tr.lr, minLr: tr.min_lr, warmup: tr.warmup, total: tr.steps, decayFrac: tr.decay_frac };
+  const runDir = opts.runDir === undefined ? path.join(cfg.out_dir, cfg.name) : opts.runDir;
+  if (runDir) mkdirSync(runDir, { recursive: true });
+  const metricsFile = runDir ? path.join(runDir, 'metrics.jsonl') : null;
+  if (metricsFile) writeFileSync(metricsFile, '');
+  const record = (obj: unknown) => { if (metricsFile) appendFileSync(metricsFile, JSON.stringify(obj) + '\n'); };
+  const tests = opts.skipTest && cfg.task.eval_every === 0 ? [] : testExamples(cfg, task);
+  log(`task ${task.name}: ${modelConfig.model_type} allow_neg_eigval=${modelConfig.allow_neg_eigval} params=${model.numParameters()} steps=${tr.steps} batch=${tr.batch_size} lr=${tr.lr} seed=${tr.seed}`);
+
+  const history: TaskStepLog[] = [];
+  const evals: { step: number; result: TaskEvalResult }[] = [];
+  const t0 = performance.now();
+  let window = { loss: 0, acc: 0, n: 0 };
+  for (let step = 1; step <= tr.steps; ++step) {
+    const ts = performance.now();
+    const batch = collate(task, makeExamples(task, tr.seed, STREAMS.train, (step - 1) * tr.batch_size, tr.batch_size, cfg.task.train_min_len, cfg.task.train_max_len));
+    let supervised = 0;
+    for (const y of batch.labels) if (y !== IGNORE) supervised++;
+    const lr = lrAt(step, sched);
+    const input = tf.tensor2d(batch.input, [batch.B, batch.T], 'int32');
+    const labels = tf.tensor1d(batch.labels, 'int32');
+    const holder: { preds?: tf.Tensor } = {};
+    const { value, grads } = tf.variableGrads(() => lossAndPreds(model, input, labels, supervised, holder), vars);
+    const loss = value.dataSync()[0]!;
+    const preds = holder.preds!.dataSync();
+    let correct = 0;
+    for (let i = 0; i < batch.labels.length; ++i) if (batch.labels[i] !== IGNORE && preds[i] === batch.labels[i]) correct++;
+    const g = new Map(names.map((n, i) => [n, f32(grads[vars[i]!.name]!).slice()]));
+    tf.dispose([value, input, labels, holder.preds!, ...Object.values(grads)]);
+    const clip = clipGradNorm(g, tr.clip || null);
+    if (Number.isFinite(loss) && Number.isFinite(clip.norm)) {
+      const values = new Map(names.map((n, i) => [n, f32(vars[i]!).slice()]));
+      opt.update(values, g, lr);
+      names.forEach((n, i) => vars[i]!.assign(fromF32(values.get(n)!, vars[i]!.shape)));
+    } else {
+      log(`step ${step}: non-finite loss or gradient, update skipped`);
+    }
+    const entry: TaskStepLog = { step, loss, acc: correct / supervised, lr, gradNorm: clip.norm, ms: performance.now() - ts };
+    history.push(entry);
+    record({ kind: 'step', ...entry });
+    window.loss += loss; window.acc += entry.acc; window.n++;
+    if (step % cfg.log.every === 0 || step === tr.steps) {
+      log(`step ${step}/${tr.steps} loss ${(window.loss / window.n).toFixed(4)} acc ${(window.acc / window.n).toFixed(3)} lr ${lr.toExponential(2)} |g| ${clip.norm.toFixed(3)} ${(entry.ms).toFixed(0)} ms/step`);
+      window = { loss: 0, acc: 0, n: 0 };
+    }
+    if (cfg.task.eval_every > 0 && step % cfg.task.eval_every === 0 && step !== tr.steps) {
+      const r = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
+      evals.push({ step, result: r });
+      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy });
+      log(`eval @${step}: accuracy ${r.accuracy.toFixed(4)} scaled ${r.scaledAccuracy.toFixed(4)} (lengths ${r.minLength}-${r.maxLength}, n=${r.examples})`);
+    }
+  }
+  const trainS = (performance.now() - t0) / 1000;
+  let test: TaskEvalResult | null = null;
+  if (!opts.skipTest) {
+    test = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
+    evals.push({ step: tr.steps, result: test });
+    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, by_length: test.byLength });
+    log(`test: accuracy ${test.accuracy.toFixed(4)} scaled ${test.scaledAccuracy.toFixed(4)} (lengths ${test.minLength}-${test.maxLength}, n=${test.examples})`);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  let checkpointDir: string | null = null;
+  if (runDir) {
+    checkpointDir = path.join(runDir, 'final');
+    saveCheckpoint(checkpointDir, model);
+    const { byLength: _omit, ...summary } = test ?? { byLength: null };
+    const info: TaskCheckpointInfo = {
+      task: task.name, vocab: task.vocab.symbols, config: cfg, steps: tr.steps, wall_s: wallS,
+      final_train_loss: history.length ? history[history.length - 1]!.loss : NaN,
+      test: test ? (summary as Omit<TaskEvalResult, 'byLength'>) : null,
+    };
+    writeFileSync(path.join(checkpointDir, TASK_FILE), JSON.stringify(info, null, 2) + '\n');
+    record({ kind: 'done', train_s: trainS, wall_s: wallS });
+  }
+  return { model, modelConfig, task, steps: tr.steps, wallS, history, evals, test, checkpointDir };
+}
