@@ -54,3 +54,14 @@ export function coalesce(shape: number[], strides: number[][]): { shape: number[
   if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [1]) };
   return { shape: outShape, strides: outStrides };
 }
+
+/**
+ * An output array the kernel will overwrite completely. Large ones skip zero-filling (Buffer.allocUnsafe:
+ * the fill is a full extra pass over memory); below 64 KB Node would carve them from a shared pool, so
+ * those are plain zeroed arrays.
+ */
+export function allocF32(n: number): Float32Array {
+  if (n * 4 < 65536) return new Float32Array(n);
+  const b = Buffer.allocUnsafe(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
+}

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../native.ts';
-import { type Args, broadcastStrides, coalesce, cpuKernel, values } from './common.ts';
+import { type Args, allocF32, broadcastStrides, coalesce, cpuKernel, values } from './common.ts';
 import { Binary, Unary } from './opcodes.ts';
 
 export function makeBinary(addon: NativeAddon, name: keyof typeof Binary): tf.KernelFunc {
@@ -15,7 +15,7 @@ export function makeBinary(addon: NativeAddon, name: keyof typeof Binary): tf.Ke
     const backend = args.backend as MathBackendCPU;
     const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(outShape);
-    const out = new Float32Array(size);
+    const out = allocF32(size);
     if (size > 0) {
       const full = outShape.length === 0 ? [1] : outShape;
       const c = coalesce(full, [broadcastStrides(a.shape, full), broadcastStrides(b.shape, full)]);
@@ -33,7 +33,7 @@ export function makeUnary(addon: NativeAddon, name: keyof typeof Unary): tf.Kern
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype !== 'float32') return fallback(args);
     const backend = args.backend as MathBackendCPU;
-    const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+    const out = allocF32(tf.util.sizeFromShape(x.shape));
     const alpha = name === 'Step' ? Number((args.attrs as { alpha?: number }).alpha ?? 0) : 0;
     addon.unary(op, values(backend, x), out, alpha);
     return backend.makeTensorInfo(x.shape, 'float32', out);
@@ -73,7 +73,7 @@ export function makeTranspose(addon: NativeAddon): tf.KernelFunc {
       return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
     }
     if (x.dtype !== 'float32' || x.shape.length > 8) return fallback(args);
-    const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+    const out = allocF32(tf.util.sizeFromShape(x.shape));
     if (out.length > 0) addon.transpose(values(backend, x), out, Int32Array.from(x.shape), Int32Array.from(perm));
     return backend.makeTensorInfo(perm.map((p) => x.shape[p]!), 'float32', out);
   };

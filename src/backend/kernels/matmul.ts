@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../native.ts';
-import { type Args, cpuKernel, values } from './common.ts';
+import { type Args, allocF32, cpuKernel, values } from './common.ts';
 
 export function makeBatchMatMul(addon: NativeAddon): tf.KernelFunc {
   const fallback = cpuKernel(tf.BatchMatMul);
@@ -24,9 +24,10 @@ export function makeBatchMatMul(addon: NativeAddon): tf.KernelFunc {
     const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
     const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aBatch, bBatch);
     const batch = tf.util.sizeFromShape(outBatch);
-    const out = new Float32Array(batch * M * N);
     const outShape = [...outBatch, M, N];
-    if (batch === 0 || M === 0 || N === 0 || Ka === 0) return backend.makeTensorInfo(outShape, 'float32', out);
+    // K = 0 gives zeros, which sgemm would not write.
+    if (batch === 0 || M === 0 || N === 0 || Ka === 0) return backend.makeTensorInfo(outShape, 'float32', new Float32Array(batch * M * N));
+    const out = allocF32(batch * M * N);
     const aOff = batchOffsets(aBatch, outBatch, M * Ka);
     const bOff = batchOffsets(bBatch, outBatch, Ka * N);
     addon.batchMatMul(values(backend, a), values(backend, b), out, M, N, Ka, transposeA, transposeB, aOff, bOff, batch);
