@@ -1,6 +1,7 @@
 // A small MPI program for the tests (run under mpirun): exercises init, sync and async all-reduce with many
 // buffers in flight, broadcast and barrier, then prints one JSON line per rank. With LRNN_PROBE_HANG_RANK=r
 // rank r stalls in step 1 so the watchdog test can watch the job abort; LRNN_PROBE_DIE_RANK=r kills itself.
+import { hostname } from 'node:os';
 import { initBackend } from '../backend/index.ts';
 import { getWorld } from './mpi.ts';
 
@@ -36,4 +37,4 @@ const c = new Float32Array(33).map((_, i) => (w.rank === 0 ? i * 0.5 : -1));
 w.bcast(c, 0);
 if (c.some((v, i) => v !== i * 0.5)) errors.push('bcast from rank 0 wrong');
 w.barrier();
-console.log(JSON.stringify({ rank: w.rank, size: w.size, kind: w.kind, threadLevel: w.threadLevel, errors }));
+console.log(JSON.stringify({ rank: w.rank, size: w.size, host: hostname(), kind: w.kind, threadLevel: w.threadLevel, errors }));
