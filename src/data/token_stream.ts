@@ -3,6 +3,7 @@
 // sequence is the first of the next, so every token is a target exactly once), epoch after epoch with a
 // seeded shard order per epoch. Its position (epoch, shard, row, offset) at a sequence start is enough to
 // resume exactly.
+import { mulberry32 } from '../util/rng.ts';
 import path from 'node:path';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import type { DomainEntry } from './manifest.ts';
@@ -32,17 +33,8 @@ export function hash32(...parts: (number | string)[]): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** mulberry32 PRNG. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The data order's generator (mulberry32). */
+export const prng = mulberry32;
 
 /** A seeded permutation of 0..n-1 (Fisher–Yates). */
 export function permutation(n: number, seed: number): Int32Array {

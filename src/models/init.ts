@@ -8,31 +8,9 @@
 //   rescale_prenorm_residual.
 import { type ModelConfig, paramSpecs } from './config.ts';
 import type { HostTensor } from './lm.ts';
+import { seededUniform } from '../util/rng.ts';
 
-/** xoshiro128** (checkpoint-format.md §11), seeded through splitmix32. Returns uniforms in [0,1). */
-export function seededUniform(seed: number): () => number {
-  let x = seed >>> 0;
-  const split = () => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  const s = [split(), split(), split(), split()];
-  const rotl = (v: number, k: number) => ((v << k) | (v >>> (32 - k))) >>> 0;
-  return () => {
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2] = (s[2]! ^ s[0]!) >>> 0;
-    s[3] = (s[3]! ^ s[1]!) >>> 0;
-    s[1] = (s[1]! ^ s[2]!) >>> 0;
-    s[0] = (s[0]! ^ s[3]!) >>> 0;
-    s[2] = (s[2]! ^ t) >>> 0;
-    s[3] = rotl(s[3]!, 11);
-    return result / 4294967296;
-  };
-}
+export { seededUniform };
 
 export function initWeights(config: ModelConfig, seed = 0): Map<string, HostTensor> {
   const rand = seededUniform(seed);

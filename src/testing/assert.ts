@@ -1,6 +1,7 @@
 // Numerical assertions shared by the tests: relative RMS error (fla's assert_close) with a report that
 // names the tensor, its max abs difference and the first differing values (llm.c's habit).
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../util/rng.ts';
 
 type Num = ArrayLike<number>;
 
@@ -41,16 +42,7 @@ export function assertClose(name: string, actual: Num, expected: Num, tol: numbe
 }
 
 /** A seeded PRNG (mulberry32) for reproducible test inputs. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Uniform values in [lo, hi) from a seed. */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {

@@ -50,7 +50,7 @@ test('update ratio ‖Δp‖/‖p‖, global and per group', () => {
 });
 
 test('xoshiro128**: the checkpoint state continues the same stream; spec step function', async () => {
-  const { Xoshiro128 } = await import('./rng.ts');
+  const { Xoshiro128 } = await import('../util/rng.ts');
   const { seededUniform } = await import('../models/init.ts');
   const a = new Xoshiro128(1234), u = seededUniform(1234);
   for (let i = 0; i < 5; ++i) assert.equal(a.next(), u()); // same seeding and generator as model init

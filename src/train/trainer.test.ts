@@ -13,7 +13,7 @@ import { readMetrics, toJsonLine, withoutPerf, type StepRecord } from '../log/me
 import { initModel } from '../models/index.ts';
 import { latestCheckpoint } from './checkpointing.ts';
 import { modelConfigFromRecipe } from './model_config.ts';
-import { Xoshiro128 } from './rng.ts';
+import { Xoshiro128 } from '../util/rng.ts';
 import { TokenArrayEvalData, TokenArraySource, type DataCursor } from './sources.ts';
 import { train, type TrainOptions } from './trainer.ts';
 

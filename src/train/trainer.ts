@@ -20,7 +20,7 @@ import { AdamW } from '../optim/adamw.ts';
 import { clipGradNorm, paramGroup } from '../optim/clip.ts';
 import { describeSchedule, lrAt, type ScheduleOptions } from '../optim/schedule.ts';
 import { BEST_DIR, RESOLVED_CONFIG_FILE, checkResumeModel, pruneCheckpoints, restoreOptimizer, saveTrainingCheckpoint, type FullTrainerState } from './checkpointing.ts';
-import { Xoshiro128 } from './rng.ts';
+import { Xoshiro128 } from '../util/rng.ts';
 import type { World } from '../parallel/mpi.ts';
 import type { BatchSource, EvalData } from './sources.ts';
 import { NonfiniteGuard, SpikeDetector, UpdateRatio } from './stability.ts';
