@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { causalConv1dBackwardFusedTs, causalConv1dFusedTs } from './fused_ts.ts';
 import { type ConvArrays, type ConvDims, causalConv1dBackwardRef, causalConv1dRef } from './ref.ts';
+import { expectShape as expectShapeOf, type FusedVariant, resolveFusedVariant } from '../common.ts';
 
 export { causalConv1dRef, causalConv1dBackwardRef } from './ref.ts';
 
@@ -145,20 +146,12 @@ export function registerCausalConv1d(backendName: string): void {
 // Registered on 'cpu' at import so the lrnn backend copies them when it registers; see selective_scan.
 registerCausalConv1d('cpu');
 
-function resolveVariant(v: CausalConv1dVariant | undefined): ConvAttrs['variant'] {
-  if (v === undefined || v === 'auto') return nativeFn('causalConv1dFwd') ? 'native' : 'fused_ts';
-  if (v === 'native' && !nativeFn('causalConv1dFwd')) {
-    throw new Error('causalConv1d: variant native requested but the native addon (or its causalConv1dFwd) is unavailable');
-  }
-  if (v !== 'native' && v !== 'fused_ts' && v !== 'reference') throw new Error(`causalConv1d: unknown variant '${String(v)}'`);
-  return v;
+function resolveVariant(v: CausalConv1dVariant | undefined): FusedVariant {
+  return resolveFusedVariant('causalConv1d', 'causalConv1dFwd', v);
 }
 
 function expectShape(name: string, t: tf.Tensor, shape: number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-    throw new Error(`causalConv1d: ${name} must have shape [${shape}], got [${t.shape}]`);
-  }
-  if (t.dtype !== 'float32') throw new TypeError(`causalConv1d: ${name} must be float32, got ${t.dtype}`);
+  expectShapeOf('causalConv1d', name, t, shape);
 }
 
 /**

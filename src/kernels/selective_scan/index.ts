@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { selectiveScanBackwardFusedTs, selectiveScanFusedTs, type ScanGradBuffers } from './fused_ts.ts';
 import { type ScanArrays, type ScanDims, type ScanFlags, selectiveScanBackwardRef, selectiveScanRef } from './ref.ts';
+import { expectShape as expectShapeOf, type FusedVariant, resolveFusedVariant } from '../common.ts';
 
 export { selectiveScanRef, selectiveScanBackwardRef } from './ref.ts';
 
@@ -173,20 +174,12 @@ export function registerSelectiveScan(backendName: string): void {
 // them too; a backend that registered earlier gets them at the first call.
 registerSelectiveScan('cpu');
 
-function resolveVariant(v: SelectiveScanVariant | undefined): ScanAttrs['variant'] {
-  if (v === undefined || v === 'auto') return nativeFn('selectiveScanFwd') ? 'native' : 'fused_ts';
-  if (v === 'native' && !nativeFn('selectiveScanFwd')) {
-    throw new Error('selectiveScan: variant native requested but the native addon (or its selectiveScanFwd) is unavailable');
-  }
-  if (v !== 'native' && v !== 'fused_ts' && v !== 'reference') throw new Error(`selectiveScan: unknown variant '${String(v)}'`);
-  return v;
+function resolveVariant(v: SelectiveScanVariant | undefined): FusedVariant {
+  return resolveFusedVariant('selectiveScan', 'selectiveScanFwd', v);
 }
 
 function expectShape(name: string, t: tf.Tensor, shape: number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-    throw new Error(`selectiveScan: ${name} must have shape [${shape}], got [${t.shape}]`);
-  }
-  if (t.dtype !== 'float32') throw new TypeError(`selectiveScan: ${name} must be float32, got ${t.dtype}`);
+  expectShapeOf('selectiveScan', name, t, shape);
 }
 
 /**
