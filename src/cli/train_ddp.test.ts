@@ -35,4 +35,18 @@ test('2 ranks x batch 2 == 1 process x batch 4', { skip }, async () => {
     assert.ok(Math.abs(x.grad_norm! - y.grad_norm!) <= 1e-4 * y.grad_norm!, `step ${x.step}: grad norm ${x.grad_norm} vs ${y.grad_norm}`);
   });
   assert.deepEqual(readdirSync(path.join(root, 'ddp')).sort(), ['checkpoint-4', 'config.resolved.toml', 'metrics.jsonl', 'train.log']);
+
+  // A checkpoint resumes on any world size: the 2-rank run's checkpoint continued by one process (batch 4)
+  // follows the single-process run continued the same way.
+  const more = ['--train.steps=6', '--train.batch_size=4'];
+  for (const name of ['ddp', 'single']) {
+    const c = spawnSync(process.execPath, ['bin/lrnn.js', 'train', '--resume', path.join(root, name), ...more], { encoding: 'utf8' });
+    assert.equal(c.status, 0, `${name}: ${c.stderr}`);
+  }
+  const a2 = steps('ddp'), b2 = steps('single');
+  assert.equal(a2.length, 6);
+  for (const i of [4, 5]) {
+    assert.equal(a2[i]!.tokens_seen, b2[i]!.tokens_seen);
+    assert.ok(Math.abs(a2[i]!.loss! - b2[i]!.loss!) <= 1e-4 * b2[i]!.loss!, `resumed step ${i + 1}: ${a2[i]!.loss} vs ${b2[i]!.loss}`);
+  }
 });
