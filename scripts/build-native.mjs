@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Builds the native addon (build/Release/lrnn.node) with node-gyp against the local Node headers and
-// Debian's OpenBLAS. Never downloads anything. `--if-missing` (used by postinstall) skips an existing build
-// and turns a failed build into a warning, because lrnn still runs (slowly) on stock TF.js without it.
+// Debian's OpenBLAS (and Open MPI when mpicc is found). Never downloads anything. package.json's explicit
+// `install` script runs it with `--if-missing`: that skips an existing build and turns a failed build into a
+// warning, because lrnn still runs (slowly) on stock TF.js without it. The explicit script also stops npm
+// from running its default `node-gyp rebuild` for a package with a binding.gyp, which would build without
+// our BLAS / MPI settings.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
