@@ -11,7 +11,7 @@
 //
 // Hours, not minutes, on 2 cores at the recipes' 1,000 steps: pass --steps to shorten (the report says so).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,9 +77,14 @@ for (const p of pairs) {
   for (const name of [p.base, p.negeig]) {
     const dir = path.join(root, runDir(name));
     if (values.force && existsSync(dir) && !values['dry-run']) rmSync(dir, { recursive: true, force: true });
+    const hasCheckpoint = existsSync(dir) && readdirSync(dir).some((f) => /^checkpoint-\d+$/.test(f));
     if (finished(name)) console.error(`${name}: already trained (use --force to retrain)`);
-    else if (existsSync(path.join(dir, 'metrics.jsonl'))) lrnn(['train', '--resume', runDir(name)]); // an interrupted run
-    else lrnn(['train', name, ...overrides]);
+    else if (hasCheckpoint) lrnn(['train', '--resume', runDir(name)]); // an interrupted run
+    else {
+      // Interrupted before its first checkpoint (or never started): nothing to resume, train from scratch.
+      if (existsSync(dir) && !values['dry-run']) rmSync(dir, { recursive: true, force: true });
+      lrnn(['train', name, ...overrides]);
+    }
     lrnn(['eval', '--checkpoint', runDir(name), '--splits', 'text,code,math', '--data-dir', dataDir, '--max-tokens', values['max-eval-tokens'],
       '--out', path.join(runDir(name), 'eval', 'test.json')]);
   }

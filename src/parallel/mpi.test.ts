@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { mpiAvailable } from './mpi.ts';
 import { mpirunCommand } from './launch.ts';
 
@@ -35,36 +37,32 @@ test('2 ranks: sync and 40 concurrent async all-reduces, broadcast and barrier a
   assert.deepEqual(lines.map((l) => l.rank).sort(), [0, 1]);
 });
 
-/** Asserts that no rank of the probe outlived the job, and that Open MPI left no session folder behind. */
-function assertNothingLeft(sessionDirsBefore: string[]) {
+/** Asserts that no rank of the probe outlived the job, and that Open MPI left no session folder in the
+ * job's private TMPDIR (a private one, so MPI jobs of other test files running meanwhile do not count). */
+function assertNothingLeft(tmp: string) {
   const deadline = Date.now() + 5000;
   let procs = '';
   do {
     procs = spawnSync('pgrep', ['-f', 'mpi_probe.ts'], { encoding: 'utf8' }).stdout.trim();
   } while (procs && Date.now() < deadline);
   assert.equal(procs, '', `orphaned ranks: ${procs}`);
-  assert.deepEqual(sessionDirs(), sessionDirsBefore, 'Open MPI session folder left behind');
-}
-
-function sessionDirs(): string[] {
-  const dir = process.env.TMPDIR ?? '/tmp';
-  return readdirSync(dir).filter((f) => f.startsWith('ompi.')).sort();
+  assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('ompi.')), [], 'Open MPI session folder left behind');
 }
 
 test('a rank killed with SIGKILL ends the job non-zero within 30 s, naming the rank', { skip }, () => {
-  const before = sessionDirs();
-  const r = mpirun(2, { LRNN_PROBE_DIE_RANK: '1' }, 45_000);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'lrnn-mpi-'));
+  const r = mpirun(2, { LRNN_PROBE_DIE_RANK: '1', TMPDIR: tmp }, 45_000);
   assert.notEqual(r.status, 0);
   assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
   assert.match(r.stderr + r.stdout, /rank 1/);
-  assertNothingLeft(before);
+  assertNothingLeft(tmp);
 });
 
 test('a hung rank: the step watchdog aborts the job within its timeout, naming rank and step', { skip }, () => {
-  const before = sessionDirs();
-  const r = mpirun(2, { LRNN_PROBE_HANG_RANK: '1', LRNN_PROBE_WATCHDOG_MS: '2000' }, 45_000);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'lrnn-mpi-'));
+  const r = mpirun(2, { LRNN_PROBE_HANG_RANK: '1', LRNN_PROBE_WATCHDOG_MS: '2000', TMPDIR: tmp }, 45_000);
   assert.notEqual(r.status, 0);
   assert.ok(r.ms < 20_000, `took ${r.ms} ms`);
   assert.match(r.stderr, /rank \d: step 1 made no progress for 2\.0 s/);
-  assertNothingLeft(before);
+  assertNothingLeft(tmp);
 });
