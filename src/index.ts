@@ -2,6 +2,7 @@
 export { initBackend, backendReport, native, nativeLoadError, f32, i32, fromF32 } from './backend/index.ts';
 export type { BackendChoice, BackendOptions, BackendReport, NativeAddon } from './backend/index.ts';
 export { softmaxCrossEntropy } from './kernels/cross_entropy/index.ts';
+export * from './kernels/index.ts';
 export * from './models/index.ts';
 export * from './models/checkpoint.ts';
 export { generate, sampleToken, type GenerateOptions } from './models/generate.ts';
@@ -27,3 +28,5 @@ export { modelConfigFromRecipe } from './train/model_config.ts';
 export { latestCheckpoint, listCheckpoints } from './train/checkpointing.ts';
 export { TokenArraySource, TokenArrayEvalData, type BatchSource, type EvalData, type DataCursor, type TokenBatch } from './train/sources.ts';
 export { SpikeDetector, NonfiniteGuard, UpdateRatio } from './train/stability.ts';
+export { getWorld, launchedByMpi, mpiAvailable, type World } from './parallel/mpi.ts';
+export { mpirunCommand, type LaunchOptions } from './parallel/launch.ts';
