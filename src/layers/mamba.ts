@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectiveScan } from './kernels.ts';
 import { linear } from './linear.ts';
 import { type Params, param } from './params.ts';
+import { abarStats } from './mamba_stats.ts';
 import { shortConv } from './short_conv.ts';
 
 export interface MambaLayerOptions {
@@ -68,9 +69,9 @@ export function mambaMixer(
     const out: MambaLayerResult = { y: linear(y, param(p, prefix + 'out_proj.weight')) as tf.Tensor3D };
     if (run.wantState) out.state = { conv: conv.state!, h: finalState };
     if (run.collectStats) {
-      const e = tf.exp(tf.mul(tf.expandDims(tf.softplus(tf.add(dtRaw, dtBias)), 3), A)); // [B,T,Di,N]
-      const abar = o.allowNegEigval ? tf.sub(tf.mul(e, 2), 1) : e;
-      out.stats = tf.stack([tf.mean(tf.cast(tf.less(abar, 0), 'float32')), tf.min(abar), tf.max(abar)]) as tf.Tensor1D;
+      // Read off values (no gradient path), without materialising Ā [B,T,Di,N]: see mamba_stats.ts.
+      const delta = tf.softplus(tf.add(dtRaw, dtBias)).dataSync() as Float32Array;
+      out.stats = tf.tensor1d(abarStats(delta, A.dataSync() as Float32Array, Di, N, o.allowNegEigval));
     }
     return out as unknown as tf.TensorContainer;
   }) as unknown as MambaLayerResult;
