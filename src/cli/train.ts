@@ -116,17 +116,27 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
       process.stderr.write('\nlrnn train: stopping after this step (Ctrl-C again to quit now)\n');
     };
     process.on('SIGINT', onSigint);
+    // Data parallel: a native watchdog aborts the whole job, naming this rank and step, when no step completes
+    // within LRNN_STEP_TIMEOUT_S (default 600 s, evaluation and checkpoint included): a hung or dead peer
+    // otherwise leaves every other rank blocked in MPI forever.
+    const stepTimeoutMs = Number(process.env.LRNN_STEP_TIMEOUT_S ?? 600) * 1000;
+    const watch = world.size > 1 && stepTimeoutMs > 0;
+    if (watch) world.watchdog((resume?.state.step ?? 0) + 1, stepTimeoutMs);
+    const hangAt = parseHangHook(process.env.LRNN_TEST_HANG_AT);
     let result;
     try {
       result = await train({
         config, runDir, modelConfig, data: run.data, evalData: run.evalData, tokenBytes: run.tokenBytes,
         tokenizer: { file: run.tokenizerFile }, log, signal: ac.signal, world, ...(resume ? { resume } : {}),
         onEvent: (e) => {
+          if (e.kind === 'step' && watch) world.watchdog(e.step + 1, stepTimeoutMs);
+          if (e.kind === 'step' && hangAt && hangAt.rank === world.rank && hangAt.step === e.step) hang();
           if (e.kind === 'step') bar.update({ step: e.step, loss: e.loss, tokensPerSec: e.tokensPerSec });
           if (e.kind === 'done') bar.done();
         },
       });
     } finally {
+      if (watch) world.watchdog(0, 0);
       process.off('SIGINT', onSigint);
       await run.data.close?.();
     }
@@ -152,3 +162,14 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
     return result.status === 'interrupted' ? 130 : 0;
   },
 };
+
+/** Test hook LRNN_TEST_HANG_AT=RANK:STEP — that rank stalls after that step (the watchdog test). */
+function parseHangHook(v: string | undefined): { rank: number; step: number } | null {
+  const m = v ? /^(\d+):(\d+)$/.exec(v) : null;
+  return m ? { rank: Number(m[1]), step: Number(m[2]) } : null;
+}
+
+function hang(): void {
+  const until = Date.now() + 3_600_000;
+  while (Date.now() < until) { /* a rank stuck between steps */ }
+}

@@ -50,3 +50,16 @@ test('2 ranks x batch 2 == 1 process x batch 4', { skip }, async () => {
     assert.ok(Math.abs(a2[i]!.loss! - b2[i]!.loss!) <= 1e-4 * b2[i]!.loss!, `resumed step ${i + 1}: ${a2[i]!.loss} vs ${b2[i]!.loss}`);
   }
 });
+
+test('a rank that hangs in training: the step watchdog aborts the job, naming the rank and the step', { skip }, async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'lrnn-ddp-hang-'));
+  const ds = await prepareTinyDataset(root);
+  const args = ['tiny', `--out_dir=${root}`, `--data.dir=${ds}`, '--data.domains=["prose","more"]', '--data.weights=[1,1]', '--eval.splits=["prose"]',
+    '--eval.batches=1', '--data.seq_len=16', '--train.steps=50', '--train.warmup=1', '--log.progress=false', '--name=hang', '--train.batch_size=2'];
+  const { cmd, args: mpiArgs, env } = mpirunCommand({ nproc: 2, command: ['train', ...args] });
+  const t0 = Date.now();
+  const r = spawnSync(cmd, mpiArgs, { encoding: 'utf8', env: { ...process.env, ...env, LRNN_STEP_TIMEOUT_S: '4', LRNN_TEST_HANG_AT: '1:3' }, timeout: 90_000 });
+  assert.notEqual(r.status, 0);
+  assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
+  assert.match(r.stderr, /rank \d: step 4 made no progress for 4\.0 s/);
+});
