@@ -88,3 +88,19 @@ test('an empty split and bad input are errors naming the domain / file and row; 
   assert.equal(readManifest(path.join(tmp, 'ds-bad'))!.domains.user!.skipped, 1);
   assert.equal(readManifest(path.join(tmp, 'ds-bad'))!.domains.user!.documents, 41);
 });
+
+test('the split of user files does not depend on where they live (doc ids are relative to the input)', async () => {
+  const splitsOf = async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'lrnn-move-'));
+    const input = writeTinyCorpus(path.join(root, 'notes'), { seed: 5, docs: 40 });
+    const out = path.join(root, 'ds');
+    const rep = await prepareDataset({ out, inputs: [{ domain: 'notes', path: input }], vocabSize: 300, sampleMb: 1, shardMb: 0.004,
+      fractions: { validation: 0.1, test: 0.1 }, workers: 0, offline: true });
+    assert.deepEqual(rep.errors, []);
+    const m = readManifest(out)!;
+    const splits = Object.fromEntries(Object.entries(m.domains.notes!.splits).map(([k, v]) => [k, v.shards.map((s) => s.sha256)]));
+    rmSync(root, { recursive: true, force: true });
+    return splits;
+  };
+  assert.deepEqual(await splitsOf(), await splitsOf());
+});

@@ -182,7 +182,12 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareRepor
       key: async () => {
         const files = listUserFiles(paths);
         const stamp = files.map((f) => [f, statSync(f).size, statSync(f).mtimeMs]);
-        return { key: sha({ CODE_VERSION, stamp, fractions, shardMb, chunkChars }), names: paths, docs: (o) => userDocuments(files, o) };
+        // Doc ids relative to each input's parent folder (e.g. 'notes/a.txt#0'), so the hash split does not
+        // depend on where the input lives: the same files split the same way after a move or in a temp dir.
+        const docs = (o: Parameters<typeof userDocuments>[1]) => (async function* () {
+          for (const p of paths) yield* userDocuments(listUserFiles([p]), { ...o, root: path.dirname(path.resolve(p)) });
+        })();
+        return { key: sha({ CODE_VERSION, ids: 'relative-to-input-parent', stamp, fractions, shardMb, chunkChars }), names: paths, docs };
       },
     });
   }

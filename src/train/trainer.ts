@@ -44,7 +44,7 @@ export interface TrainOptions {
   /** UTF-8 bytes of a token id, for exact bits per byte in evaluations. */
   tokenBytes?: (id: number) => number;
   /** Data-parallel world (src/parallel/mpi.ts getWorld()); default: one process. The data must be this rank's shard. */
-  world?: Pick<World, 'rank' | 'size' | 'allreduceSum'>;
+  world?: Pick<World, 'rank' | 'size' | 'allreduceSum' | 'bcast'>;
   /** The checkpoint to resume from (latestCheckpoint(runDir)). */
   resume?: { dir: string; state: FullTrainerState };
   tokenizer?: { file: string } | { json: string };
@@ -69,7 +69,7 @@ export interface TrainResult {
   meanTokensPerSec: number;
 }
 
-const SINGLE = { rank: 0, size: 1, allreduceSum: () => {} };
+const SINGLE = { rank: 0, size: 1, allreduceSum: () => {}, bcast: () => {} };
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
@@ -111,6 +111,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const offsets: number[] = [];
   let totalParams = 0;
   for (const v of vars) { offsets.push(totalParams); totalParams += v.size; }
+  // Every rank starts from rank 0's weights (seeded init and checkpoints agree already; this makes it a fact
+  // rather than an assumption about identical seeds, files and float reproducibility on every host).
+  if (world.size > 1) for (const v of vars) world.bcast(f32(v), 0);
   const opt = new AdamW(names.map((n, i) => ({ name: n, shape: vars[i]!.shape })), { betas: tc.betas, eps: tc.eps, weightDecay: tc.weight_decay });
   if (o.resume) restoreOptimizer(o.resume.dir, model, opt, step);
   const sched: ScheduleOptions = { type: tc.schedule, lr: tc.lr, minLr: tc.min_lr, warmup: tc.warmup, total: tc.steps, decayFrac: tc.decay_frac };
