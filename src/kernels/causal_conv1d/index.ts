@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { causalConv1dBackwardFusedTs, causalConv1dFusedTs } from './fused_ts.ts';
 import { type ConvArrays, type ConvDims, causalConv1dBackwardRef, causalConv1dRef } from './ref.ts';
-import { expectShape as expectShapeOf, type FusedVariant, resolveFusedVariant } from '../common.ts';
+import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, resolveFusedVariant } from '../common.ts';
 
 export { causalConv1dRef, causalConv1dBackwardRef } from './ref.ts';
 
@@ -41,28 +41,8 @@ type NativeFwd = (x: F, weight: F, bias: F | null, h0: F | null, y: F, batch: nu
 type NativeBwd = (x: F, weight: F, bias: F | null, h0: F | null, dy: F, dx: F, dweight: F, dbias: F | null, dh0: F | null,
   batch: number, T: number, C: number, W: number, silu: boolean) => void;
 
-/** What the kernels need of a backend: cpu/lrnn/webgl have makeTensorInfo, wasm has makeOutput. */
-interface HostBackend {
-  readSync(dataId: object): unknown;
-  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
-  makeOutput?(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
-}
-
-function makeInfo(be: HostBackend, shape: number[], values: Float32Array): tf.TensorInfo {
-  return be.makeTensorInfo ? be.makeTensorInfo(shape, 'float32', values) : be.makeOutput!(shape, 'float32', undefined, values);
-}
-
-/** True when the active backend can run these kernels (through readSync and makeTensorInfo/makeOutput). */
-function hostCapable(): boolean {
-  const be = tf.backend() as unknown as HostBackend;
-  return typeof be.makeTensorInfo === 'function' || typeof be.makeOutput === 'function';
-}
-
 function read(backend: HostBackend, t: tf.TensorInfo, name: string): Float32Array {
-  if (t.dtype !== 'float32') throw new TypeError(`causalConv1d: ${name} must be float32, got ${t.dtype}`);
-  const v = backend.readSync(t.dataId);
-  if (!(v instanceof Float32Array)) throw new TypeError(`causalConv1d: ${name} is not stored as a Float32Array on this backend`);
-  return v;
+  return readInput('causalConv1d', backend, t, name);
 }
 
 const orNull = (a: Float32Array) => (a.length ? a : null);

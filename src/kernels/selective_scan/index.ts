@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { selectiveScanBackwardFusedTs, selectiveScanFusedTs, type ScanGradBuffers } from './fused_ts.ts';
 import { type ScanArrays, type ScanDims, type ScanFlags, selectiveScanBackwardRef, selectiveScanRef } from './ref.ts';
-import { expectShape as expectShapeOf, type FusedVariant, resolveFusedVariant } from '../common.ts';
+import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, resolveFusedVariant } from '../common.ts';
 
 export { selectiveScanRef, selectiveScanBackwardRef } from './ref.ts';
 
@@ -51,28 +51,8 @@ type NativeBwd = (u: F, delta: F, A: F, B: F, C: F, Dskip: F | null, z: F | null
   dy: F, dhT: F | null, du: F, ddelta: F, dA: F, dB: F, dC: F, dDskip: F | null, dz: F | null, dbias: F | null,
   dh0: F | null, batch: number, T: number, D: number, N: number, softplus: boolean, neg: boolean) => void;
 
-/** What the kernels need of a backend: cpu/lrnn/webgl have makeTensorInfo, wasm has makeOutput. */
-interface HostBackend {
-  readSync(dataId: object): unknown;
-  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
-  makeOutput?(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
-}
-
-function makeInfo(be: HostBackend, shape: number[], values: Float32Array): tf.TensorInfo {
-  return be.makeTensorInfo ? be.makeTensorInfo(shape, 'float32', values) : be.makeOutput!(shape, 'float32', undefined, values);
-}
-
-/** True when the active backend can run these kernels (through readSync and makeTensorInfo/makeOutput). */
-function hostCapable(): boolean {
-  const be = tf.backend() as unknown as HostBackend;
-  return typeof be.makeTensorInfo === 'function' || typeof be.makeOutput === 'function';
-}
-
 function read(backend: HostBackend, t: tf.TensorInfo, name: string): Float32Array {
-  if (t.dtype !== 'float32') throw new TypeError(`selectiveScan: ${name} must be float32, got ${t.dtype}`);
-  const v = backend.readSync(t.dataId);
-  if (!(v instanceof Float32Array)) throw new TypeError(`selectiveScan: ${name} is not stored as a Float32Array on this backend`);
-  return v;
+  return readInput('selectiveScan', backend, t, name);
 }
 
 function gather(backend: HostBackend, inputs: tf.NamedTensorInfoMap) {
