@@ -1,4 +1,4 @@
-// The task trainer: fresh examples every step from the (seed, index) generators, the models helper's LM
+// The task trainer: fresh examples every step from the (seed, index) generators, the LM
 // forward, TF.js autodiff, cross-entropy on the answer position(s) only (labels IGNORE elsewhere), global-norm
 // clipping, AdamW and a warm-up + cosine schedule. It ends with a test evaluation and one checkpoint folder
 // (config.json, model.safetensors, task.json) that `lrnn task eval` reads.

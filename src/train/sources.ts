@@ -1,5 +1,5 @@
 // What the trainer reads: a stream of [B, T+1] token batches with a serialisable cursor, and fixed
-// validation batches per split. The data helper's streaming loader (src/data) plugs in through these
+// validation batches per split. The streaming loader (src/data) plugs in through these
 // interfaces (see data.ts); `TokenArraySource` is the in-memory implementation the tests and synthetic
 // runs use. B batch, T sequence length (the model sees T inputs and T targets per row).
 
