@@ -11,47 +11,12 @@
 #include <vector>
 
 #include "registry.h"
-
-// 64-byte vector types pass through inline helpers only; the ABI note about them does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "simd16.h"
 
 namespace {
 
-constexpr int L = 16;
-typedef float vf __attribute__((vector_size(L * sizeof(float))));
-typedef int vi __attribute__((vector_size(L * sizeof(int))));
-
-#define INL static inline __attribute__((always_inline))
-
-INL vf splat(float x) { return vf{} + x; }
-
-// exp on 16 lanes (Cephes expf, about 1 ulp; inputs clamped to [−87.3, 88.3]). Kept local to this file, like
-// selective_scan.cc's copy, so the kernels stay independent.
-INL vf vexp(vf x) {
-  x = x < -87.3f ? splat(-87.3f) : x;
-  x = x > 88.3f ? splat(88.3f) : x;
-  const vf magic = splat(12582912.0f);
-  const vf n = (x * 1.44269504088896341f + magic) - magic;
-  vf r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  vf p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const vf y = p * (r * r) + r + 1.0f;
-  const vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
-  vf scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
-INL vf vsigmoid(vf x) {
-  const vf e = vexp(x < 0.0f ? x : -x);
-  const vf r = 1.0f / (e + 1.0f);
-  return x >= 0.0f ? r : e * r;
-}
+using namespace lrnn::simd16;
+constexpr int L = kLanes;
 
 INL vf ldn(const float* p, int64_t k) {
   vf v = splat(0.f);

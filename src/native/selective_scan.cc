@@ -20,43 +20,15 @@
 #include <vector>
 
 #include "registry.h"
-
-// 64-byte vector types pass through inline helpers only; the ABI note about them does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "simd16.h"
 
 namespace {
 
-constexpr int W = 16;
-typedef float vf __attribute__((vector_size(W * sizeof(float))));
-typedef int vi __attribute__((vector_size(W * sizeof(int))));
+using namespace lrnn::simd16;
+constexpr int W = kLanes;
 
-#define INL static inline __attribute__((always_inline))
-
-INL vf splat(float x) { return vf{} + x; }
 INL vf ld(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 INL void st(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
-
-// exp on 16 lanes (Cephes expf: Cody–Waite reduction, degree-5 polynomial, about 1 ulp). Inputs are clamped
-// to [−87.3, 88.3]; exp(−87.3) ≈ 1.2e−38 stands in for 0, which changes no result beyond float32 rounding.
-INL vf vexp(vf x) {
-  x = x < -87.3f ? splat(-87.3f) : x;
-  x = x > 88.3f ? splat(88.3f) : x;
-  const vf magic = splat(12582912.0f);  // 1.5·2^23: adding and subtracting it rounds to the nearest integer
-  const vf n = (x * 1.44269504088896341f + magic) - magic;
-  vf r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  vf p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const vf y = p * (r * r) + r + 1.0f;
-  const vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
-  vf scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
 
 // log1p(y) for y in (0, 1]: log(m) of m = 1 + y by the atanh series after halving m above √2, plus the
 // rounding correction (y − (m − 1))/m.
@@ -81,13 +53,6 @@ INL vf vlog1p01(vf y) {
 
 INL vf vabs(vf x) { return x < 0.0f ? -x : x; }
 INL vf vmax0(vf x) { return x > 0.0f ? x : splat(0.0f); }
-
-// σ(x) from e = exp(−|x|): 1/(1+e) for x ≥ 0, e/(1+e) otherwise.
-INL vf vsigmoid(vf x) {
-  const vf e = vexp(-vabs(x));
-  const vf r = 1.0f / (e + 1.0f);
-  return x >= 0.0f ? r : e * r;
-}
 
 struct Args {
   const float *u, *delta, *A, *B, *C, *Dskip, *z, *bias, *h0;
