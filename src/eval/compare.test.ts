@@ -6,25 +6,12 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { main } from '../cli/main.ts';
+import { runCli as lrnn } from '../testing/cli.ts';
 import type { DoneRecord, EvalRecord, StepRecord } from '../log/metrics.ts';
 import { quantile, type RunSummary } from './compare.ts';
 import { findAll, parseXml } from './xml_check.ts';
 
 let dir = '';
-
-async function lrnn(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const TOKENS_PER_STEP = 128;
 

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { main } from '../cli/main.ts';
+import { runCli as lrnn } from '../testing/cli.ts';
 import { BYTE_TO_CHAR } from '../tokenizer/byte_level.ts';
 import { byteLevelTokenizerJson } from '../tokenizer/tokenizer_json.ts';
 import type { EvalResultFile } from './results.ts';
@@ -14,20 +14,6 @@ import { preparedSplitStream } from './splits.ts';
 
 let dir = '';
 const docs = Array.from({ length: 60 }, (_, i) => `Document ${i}: the quick brown fox — naïve café ${'jumps over the lazy dog. '.repeat(1 + (i % 3))}`);
-
-/** Runs the CLI, capturing stdout/stderr lines. */
-async function lrnn(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 const readResult = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as EvalResultFile;
 const withoutPerf = (r: EvalResultFile) => ({ ...r, perf: null });

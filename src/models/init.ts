@@ -8,22 +8,13 @@
 //   rescale_prenorm_residual.
 import { type ModelConfig, paramSpecs } from './config.ts';
 import type { HostTensor } from './lm.ts';
-import { seededUniform } from '../util/rng.ts';
+import { fillNormal, seededUniform } from '../util/rng.ts';
 
 export { seededUniform };
 
 export function initWeights(config: ModelConfig, seed = 0): Map<string, HostTensor> {
   const rand = seededUniform(seed);
-  const normal = (n: number, std: number) => {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const u = Math.max(rand(), 1e-12), v = rand();
-      const m = Math.sqrt(-2 * Math.log(u)) * std;
-      out[i] = m * Math.cos(2 * Math.PI * v);
-      if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
-    }
-    return out;
-  };
+  const normal = (n: number, std: number) => fillNormal(new Float32Array(n), rand, std);
   const uniform = (n: number, bound: number) => {
     const out = new Float32Array(n);
     for (let i = 0; i < n; ++i) out[i] = (2 * rand() - 1) * bound;

@@ -1,7 +1,7 @@
 // Numerical assertions shared by the tests: relative RMS error (fla's assert_close) with a report that
 // names the tensor, its max abs difference and the first differing values (llm.c's habit).
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../util/rng.ts';
+import { fillNormal, mulberry32 } from '../util/rng.ts';
 
 type Num = ArrayLike<number>;
 
@@ -54,13 +54,5 @@ export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Ar
 
 /** Standard normal values (Box–Muller) from a seed, as float64. */
 export function randn(n: number, seed: number, scale = 1): Float64Array {
-  const r = rng(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(r(), 1e-12), v = r();
-    const m = Math.sqrt(-2 * Math.log(u)) * scale;
-    out[i] = m * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
-  }
-  return out;
+  return fillNormal(new Float64Array(n), rng(seed), scale);
 }

@@ -85,3 +85,15 @@ export function seededUniform(seed: number): () => number {
   const r = new Xoshiro128(seed);
   return () => r.next();
 }
+
+/** Fills `out` with normal values of standard deviation `std` (Box–Muller, two values per pair of uniforms). */
+export function fillNormal<T extends Float32Array | Float64Array>(out: T, uniform: () => number, std = 1): T {
+  const n = out.length;
+  for (let i = 0; i < n; i += 2) {
+    const u = Math.max(uniform(), 1e-12), v = uniform();
+    const m = Math.sqrt(-2 * Math.log(u)) * std;
+    out[i] = m * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
