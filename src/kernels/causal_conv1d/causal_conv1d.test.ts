@@ -8,19 +8,11 @@ import { initBackend, nativeFn } from '../../backend/index.ts';
 import { assertClose, maxAbsDiff, randn } from '../../testing/assert.ts';
 import { type CausalConv1dVariant, causalConv1d, causalConv1dState } from './index.ts';
 import { type ConvArrays, type ConvDims, causalConv1dBackwardRef, causalConv1dRef } from './ref.ts';
+import { tidyData } from '../../testing/tf.ts';
 
 before(async () => {
   await initBackend();
 });
-
-/** tf.tidy for a function that returns plain data (TypedArrays read out of tensors). */
-function tidyData<T>(fn: () => T): T {
-  let out!: T;
-  tf.tidy(() => {
-    out = fn();
-  });
-  return out;
-}
 
 const variants = (): CausalConv1dVariant[] =>
   nativeFn('causalConv1dFwd') ? ['reference', 'fused_ts', 'native'] : ['reference', 'fused_ts'];

@@ -10,19 +10,11 @@ import { assertClose, maxAbsDiff, randn, relRms } from '../../testing/assert.ts'
 import { type SelectiveScanVariant, selectiveScan } from './index.ts';
 import { type ScanArrays, type ScanDims, type ScanFlags, decay, selectiveScanBackwardRef, selectiveScanRef, softplus } from './ref.ts';
 import { selectiveScanFusedTs } from './fused_ts.ts';
+import { tidyData } from '../../testing/tf.ts';
 
 before(async () => {
   await initBackend();
 });
-
-/** tf.tidy for a function that returns plain data (TypedArrays read out of tensors). */
-function tidyData<T>(fn: () => T): T {
-  let out!: T;
-  tf.tidy(() => {
-    out = fn();
-  });
-  return out;
-}
 
 const hasNative = () => nativeFn('selectiveScanFwd') !== null;
 const variants = (): SelectiveScanVariant[] => (hasNative() ? ['reference', 'fused_ts', 'native'] : ['reference', 'fused_ts']);
