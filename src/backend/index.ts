@@ -9,7 +9,7 @@ import '@tensorflow/tfjs';
 import { LRNN_BACKEND, nativeKernelNames, quietCpuBackend, registerLrnnBackend } from './lrnn_backend.ts';
 import { registerGradientFixes } from './gradients.ts';
 import { registerSlicePadKernels } from './kernels/slice_pad.ts';
-import { registerSegmentSumKernel } from './kernels/segment_sum.ts';
+import { registerGatherKernels } from './kernels/gather.ts';
 import { blasCoreTypeNote, native, nativeLoadError } from './native.ts';
 
 export { f32, i32, fromF32, hasTypedArrayStorage } from './tensor_io.ts';
@@ -57,7 +57,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<string> {
   registerGradientFixes();
   // Linear-time TS kernels over cpu storage; the lrnn backend copies them when it registers below.
   registerSlicePadKernels();
-  registerSegmentSumKernel();
+  registerGatherKernels();
   if (!tf.findBackend('cpu')) {
     // Same cpu backend, without its console advert for tfjs-node.
     tf.removeBackend('cpu');

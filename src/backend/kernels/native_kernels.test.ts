@@ -173,6 +173,27 @@ test('UnsortedSegmentSum (the embedding gradient): gather gradients with repeate
   }
 });
 
+test('GatherV2 (the embedding lookup): rows by rank-1 and rank-2 ids, a rank-3 table, int32, other axes, bad ids', () => {
+  tf.setBackend('lrnn');
+  const table = randomArray(7 * 3 * 2, seed++);
+  const x = tf.tensor(table, [7, 3, 2]);
+  const cases: [number[], number[]][] = [[[6, 0, 6, 2], [4]], [[1, 5, 5, 0, 3, 3], [2, 3]]];
+  for (const [ids, shape] of cases) {
+    const got = tf.gather(x, tf.tensor(ids, shape, 'int32'));
+    assert.deepEqual(got.shape, [...shape, 3, 2]);
+    const want = new Float64Array(ids.length * 6);
+    ids.forEach((s, p) => { for (let j = 0; j < 6; ++j) want[p * 6 + j] = table[s * 6 + j]!; });
+    assertClose(`gather ${JSON.stringify(ids)}`, got.dataSync(), want, 0);
+  }
+  assert.deepEqual([...tf.gather(tf.tensor1d([10, 20, 30], 'int32'), tf.tensor1d([2, 0], 'int32')).dataSync()], [30, 10]);
+  // axis 1 takes TF.js's own kernel: same answer as transposing around an axis-0 gather.
+  const a1 = tf.gather(x, tf.tensor1d([2, 0], 'int32'), 1);
+  const viaT = tf.transpose(tf.gather(tf.transpose(x, [1, 0, 2]), tf.tensor1d([2, 0], 'int32')), [1, 0, 2]);
+  assertClose('gather axis 1', a1.dataSync(), viaT.dataSync(), 0);
+  assert.throws(() => tf.gather(x, tf.tensor1d([7], 'int32')).dataSync(), /index 7 at position 0 is outside \[0, 6\]/);
+  x.dispose();
+});
+
 test('transpose: every permutation of a rank-4 tensor, identity included, with gradients', () => {
   const perms = [[0, 1, 2, 3], [3, 2, 1, 0], [0, 2, 1, 3], [1, 0, 3, 2], [2, 3, 0, 1], [0, 1, 3, 2]];
   for (const perm of perms) checkWithGrads(`transpose ${perm}`, [[2, 3, 4, 5]], (x) => tf.transpose(x!, perm));
