@@ -3,7 +3,7 @@
 // permutation composition for S5, masks, one supervised token, length histograms and determinism.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IGNORE, STREAMS, TASKS, collate, exampleFromSymbols, getTask, makeExample, makeExamples, scaledAccuracy, type Task } from './index.ts';
+import { IGNORE, STREAMS, TASKS, collate, exampleFromSymbols, getTask, makeExample, makeExamples, scaledAccuracy, trainExamples, type Task } from './index.ts';
 import { S5_ELEMENTS } from './s5.ts';
 
 /** Evaluates a token list of digits, + - *, brackets and unary minus; returns the exact integer value. */
@@ -163,6 +163,30 @@ test('examples are a pure function of (seed, stream, index)', () => {
     const others = [makeExample(task, 43, STREAMS.train, 123456789, 3, 40), makeExample(task, 42, STREAMS.test, 123456789, 3, 40), makeExample(task, 42, STREAMS.train, 123456790, 3, 40)];
     assert.ok(others.some((o) => o.tokens.join() !== a.tokens.join()));
   }
+});
+
+test('length-bucketed training batches: the same examples once each, less padding, a pure function of (seed, step)', () => {
+  const task = getTask('modular');
+  const B = 32, W = 8;
+  const key = (e: { tokens: Int32Array }) => e.tokens.join(',');
+  const plain = makeExamples(task, 5, STREAMS.train, 0, 2 * W * B, 3, 40).map(key).sort();
+  const cache = new Map();
+  const bucketed = [];
+  let paddedPlain = 0, paddedBucketed = 0;
+  for (let step = 0; step < 2 * W; ++step) {
+    const batch = trainExamples(task, 5, step, B, 3, 40, W, cache);
+    assert.equal(batch.length, B);
+    // Recomputed without the cache: the same batch.
+    assert.deepEqual(trainExamples(task, 5, step, B, 3, 40, W).map(key), batch.map(key));
+    bucketed.push(...batch.map(key));
+    paddedBucketed += collate(task, batch).T * B;
+    paddedPlain += collate(task, trainExamples(task, 5, step, B, 3, 40)).T * B;
+  }
+  assert.deepEqual(bucketed.sort(), plain);
+  assert.ok(paddedBucketed < 0.7 * paddedPlain, `bucketed batches pad to ${paddedBucketed} tokens vs ${paddedPlain} unbucketed`);
+  // The bucket order is shuffled: not monotone in length over a window.
+  const firstLens = Array.from({ length: W }, (_, s) => trainExamples(task, 5, s, B, 3, 40, W)[0]!.length);
+  assert.notDeepEqual(firstLens, [...firstLens].sort((a, b) => a - b));
 });
 
 test('user examples in symbols (the issue formats) and batch collation', () => {

@@ -3,6 +3,7 @@ import { modularBrackets, modularBracketsNoMult } from './brackets.ts';
 import { modular } from './modular.ts';
 import { parity } from './parity.ts';
 import { s5, s5Swaps } from './s5.ts';
+import { TaskRng, STREAMS } from './rng.ts';
 import { IGNORE, makeExample, type Example, type Task, type TaskName } from './task.ts';
 
 export * from './task.ts';
@@ -29,6 +30,33 @@ export function makeExamples(task: Task, seed: number, stream: number, start: nu
   const out: Example[] = [];
   for (let i = 0; i < count; ++i) out.push(makeExample(task, seed, stream, start + i, min, max));
   return out;
+}
+
+/**
+ * Training batch `step` (0-based) of `batchSize` examples. With `window` > 1 the examples of batches
+ * [w·window, (w+1)·window) are drawn together, sorted by length (ties by index) and cut into batches whose
+ * order is shuffled by a generator seeded from (seed, w): every example of the stream is still used exactly
+ * once, each batch is a pure function of (seed, step), and padding drops to the length spread of a bucket.
+ */
+export function trainExamples(task: Task, seed: number, step: number, batchSize: number, min: number, max: number, window = 1, cache?: Map<number, Example[][]>): Example[] {
+  if (window <= 1) return makeExamples(task, seed, STREAMS.train, step * batchSize, batchSize, min, max);
+  const w = Math.floor(step / window);
+  let batches = cache?.get(w);
+  if (!batches) {
+    const pool = makeExamples(task, seed, STREAMS.train, w * window * batchSize, window * batchSize, min, max);
+    const order = pool.map((_, i) => i).sort((a, b) => pool[a]!.input.length - pool[b]!.input.length || a - b);
+    batches = [];
+    for (let b = 0; b < window; ++b) batches.push(order.slice(b * batchSize, (b + 1) * batchSize).map((i) => pool[i]!));
+    // Fisher–Yates on the bucket order, from a stream no example uses (index space of the window ids).
+    const rng = new TaskRng(seed, STREAMS.bucketOrder, w);
+    for (let i = window - 1; i > 0; --i) {
+      const j = rng.int(0, i);
+      [batches[i], batches[j]] = [batches[j]!, batches[i]!];
+    }
+    cache?.clear();
+    cache?.set(w, batches);
+  }
+  return batches[step - w * window]!;
 }
 
 export interface Batch {

@@ -4,8 +4,8 @@
 import { mix32, splitmixState, Xoshiro128 } from '../util/rng.ts';
 
 /** Streams kept apart so a test set never overlaps the training stream of the same seed. */
-export const STREAMS = { train: 1, valid: 2, test: 3 } as const;
-export type Split = keyof typeof STREAMS;
+export const STREAMS = { train: 1, valid: 2, test: 3, bucketOrder: 4 } as const;
+export type Split = Exclude<keyof typeof STREAMS, 'bucketOrder'>;
 
 export class TaskRng {
   private r: Xoshiro128;

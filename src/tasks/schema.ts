@@ -29,6 +29,23 @@ export const TaskSectionSchema = z.strictObject({
   test_seed: z.number().int().min(0).default(1000),
   /** Evaluate on the test set every N steps (0 = only at the end). */
   eval_every: z.number().int().min(0).default(0),
+  /**
+   * Examples at training lengths (a held-out stream) scored alongside each periodic test evaluation: shows
+   * whether the task is being learned at all before it generalises to longer sequences. 0 = off.
+   */
+  valid_examples: z.number().int().min(0).default(256),
+  /**
+   * Length curriculum: over the first N steps the longest training length grows linearly from
+   * train_min_len + 2 to train_max_len (then stays there). 0 = off: every step draws from the whole range,
+   * as in the paper.
+   */
+  curriculum_steps: z.number().int().min(0).default(0),
+  /**
+   * Length bucketing of training batches: the examples of this many consecutive batches are drawn at once,
+   * sorted by length and cut into batches again, in a seeded order. The same examples are seen, with far
+   * less right-padding (uniform lengths 3–40 pad a batch of 128 to ≈ 2× its tokens). 1 = off.
+   */
+  bucket_batches: z.number().int().min(1).default(1),
   /** Sequences per evaluation batch. */
   eval_batch_size: z.number().int().min(1).default(64),
 });

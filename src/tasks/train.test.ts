@@ -9,9 +9,20 @@ import { test } from 'node:test';
 import { initBackend } from '../backend/index.ts';
 import { main } from '../cli/main.ts';
 import { validateTaskConfig, loadTaskConfig } from './schema.ts';
-import { trainTask } from './train.ts';
+import { curriculumMaxLen, trainTask } from './train.ts';
 
 await initBackend();
+
+test('length curriculum: the cap grows from train_min_len + 2 to train_max_len over curriculum_steps; 0 = off', () => {
+  const cfgWith = (curriculum_steps: number) => validateTaskConfig({
+    name: 'c', task: { name: 'modular', train_min_len: 3, train_max_len: 39, curriculum_steps },
+    model: { arch: 'deltanet', size: 'tiny' }, train: { steps: 2000, warmup: 10 },
+  }, 'test');
+  assert.equal(curriculumMaxLen(cfgWith(0), 0), 39);
+  const c = cfgWith(1000);
+  const caps = [0, 250, 500, 999, 1000, 1999].map((s) => curriculumMaxLen(c, s));
+  assert.deepEqual(caps, [5, 13, 22, 38, 39, 39]);
+});
 
 test('a tiny DeltaNet [-1,1] learns parity above chance in a short run; task eval reads its checkpoint', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lrnn-task-'));

@@ -14,10 +14,10 @@ import { clipGradNorm } from '../optim/clip.ts';
 import { lrAt, type ScheduleOptions } from '../optim/schedule.ts';
 import { modelConfigFromRecipe } from '../train/model_config.ts';
 import { evaluateExamples, type TaskEvalResult } from './evaluate.ts';
-import { collate, getTask, makeExamples } from './index.ts';
+import { collate, getTask, makeExamples, trainExamples } from './index.ts';
 import { STREAMS } from './rng.ts';
 import type { TaskRunConfig } from './schema.ts';
-import { IGNORE, type Task } from './task.ts';
+import { IGNORE, type Example, type Task } from './task.ts';
 
 export const TASK_FILE = 'task.json';
 
@@ -72,6 +72,13 @@ function lossAndPreds(model: CausalLM, input: tf.Tensor2D, labels: tf.Tensor1D, 
   return tf.div(tf.sum(softmaxCrossEntropy(flat, labels, { ignoreIndex: IGNORE })), count) as tf.Scalar;
 }
 
+/** The longest training length at 0-based step `step` under the recipe's length curriculum. */
+export function curriculumMaxLen(cfg: TaskRunConfig, step: number): number {
+  const { train_min_len: lo, train_max_len: hi, curriculum_steps: n } = cfg.task;
+  if (n === 0 || step >= n) return hi;
+  return Math.min(hi, lo + 2 + Math.floor((hi - lo - 2) * step / n));
+}
+
 export function testExamples(cfg: TaskRunConfig, task: Task) {
   return makeExamples(task, cfg.task.test_seed, STREAMS.test, 0, cfg.task.test_examples, cfg.task.test_min_len, cfg.task.test_max_len);
 }
@@ -92,15 +99,20 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   if (metricsFile) writeFileSync(metricsFile, '');
   const record = (obj: unknown) => { if (metricsFile) appendFileSync(metricsFile, JSON.stringify(obj) + '\n'); };
   const tests = opts.skipTest && cfg.task.eval_every === 0 ? [] : testExamples(cfg, task);
+  const valid = cfg.task.eval_every > 0 && cfg.task.valid_examples > 0
+    ? makeExamples(task, cfg.task.test_seed, STREAMS.valid, 0, cfg.task.valid_examples, cfg.task.train_min_len, cfg.task.train_max_len) : [];
   log(`task ${task.name}: ${modelConfig.model_type} allow_neg_eigval=${modelConfig.allow_neg_eigval} params=${model.numParameters()} steps=${tr.steps} batch=${tr.batch_size} lr=${tr.lr} seed=${tr.seed}`);
 
   const history: TaskStepLog[] = [];
   const evals: { step: number; result: TaskEvalResult }[] = [];
+  const bucketCache = new Map<number, Example[][]>();
   const t0 = performance.now();
   let window = { loss: 0, acc: 0, n: 0 };
   for (let step = 1; step <= tr.steps; ++step) {
     const ts = performance.now();
-    const batch = collate(task, makeExamples(task, tr.seed, STREAMS.train, (step - 1) * tr.batch_size, tr.batch_size, cfg.task.train_min_len, cfg.task.train_max_len));
+    // A bucket window draws all its examples at once, so the curriculum's length cap is the window's first step's.
+    const maxLen = curriculumMaxLen(cfg, Math.floor((step - 1) / cfg.task.bucket_batches) * cfg.task.bucket_batches);
+    const batch = collate(task, trainExamples(task, tr.seed, step - 1, tr.batch_size, cfg.task.train_min_len, maxLen, cfg.task.bucket_batches, bucketCache));
     let supervised = 0;
     for (const y of batch.labels) if (y !== IGNORE) supervised++;
     const lr = lrAt(step, sched);
@@ -132,9 +144,11 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     }
     if (cfg.task.eval_every > 0 && step % cfg.task.eval_every === 0 && step !== tr.steps) {
       const r = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
+      const v = valid.length ? evaluateExamples(model, task, valid, cfg.task.eval_batch_size) : null;
       evals.push({ step, result: r });
-      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy });
-      log(`eval @${step}: accuracy ${r.accuracy.toFixed(4)} scaled ${r.scaledAccuracy.toFixed(4)} (lengths ${r.minLength}-${r.maxLength}, n=${r.examples})`);
+      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy, ...(v ? { valid_accuracy: v.accuracy, valid_scaled_accuracy: v.scaledAccuracy } : {}) });
+      const vs = v ? `; train lengths ${v.minLength}-${v.maxLength}: scaled ${v.scaledAccuracy.toFixed(4)}` : '';
+      log(`eval @${step}: accuracy ${r.accuracy.toFixed(4)} scaled ${r.scaledAccuracy.toFixed(4)} (lengths ${r.minLength}-${r.maxLength}, n=${r.examples})${vs}`);
     }
   }
   const trainS = (performance.now() - t0) / 1000;
