@@ -51,7 +51,7 @@ ${taskList}`,
     const summary = {
       name: config.name, task: config.task.name, arch: config.model.arch, allow_neg_eigval: config.model.allow_neg_eigval,
       seed: config.train.seed, steps: r.steps, batch_size: config.train.batch_size, wall_s: r.wallS,
-      final_train_loss: r.history[r.history.length - 1]?.loss ?? null,
+      final_train_loss: Number.isFinite(r.finalTrainLoss) ? r.finalTrainLoss : null,
       test: r.test ? { accuracy: r.test.accuracy, scaled_accuracy: r.test.scaledAccuracy, ...(r.test.sequenceAccuracy !== undefined ? { sequence_accuracy: r.test.sequenceAccuracy } : {}), examples: r.test.examples, min_length: r.test.minLength, max_length: r.test.maxLength } : null,
       checkpoint: r.checkpointDir,
     };

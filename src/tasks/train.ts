@@ -20,6 +20,8 @@ import type { TaskRunConfig } from './schema.ts';
 import { IGNORE, type Example, type Task } from './task.ts';
 
 export const TASK_FILE = 'task.json';
+/** Steps averaged into the reported final training loss. */
+export const FINAL_LOSS_STEPS = 50;
 
 /** task.json of a task checkpoint: which task and vocabulary the model was trained on, and how it went. */
 export interface TaskCheckpointInfo {
@@ -48,6 +50,8 @@ export interface TaskTrainResult {
   task: Task;
   steps: number;
   wallS: number;
+  /** Mean training loss of the last FINAL_LOSS_STEPS steps (one batch's loss depends on its length bucket). */
+  finalTrainLoss: number;
   history: TaskStepLog[];
   evals: { step: number; result: TaskEvalResult }[];
   test: TaskEvalResult | null;
@@ -160,6 +164,8 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     log(`test: accuracy ${test.accuracy.toFixed(4)} scaled ${test.scaledAccuracy.toFixed(4)} (lengths ${test.minLength}-${test.maxLength}, n=${test.examples})`);
   }
   const wallS = (performance.now() - t0) / 1000;
+  const tail = history.slice(-FINAL_LOSS_STEPS);
+  const finalTrainLoss = tail.length ? tail.reduce((a, h) => a + h.loss, 0) / tail.length : NaN;
   let checkpointDir: string | null = null;
   if (runDir) {
     checkpointDir = path.join(runDir, 'final');
@@ -167,11 +173,11 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     const { byLength: _omit, ...summary } = test ?? { byLength: null };
     const info: TaskCheckpointInfo = {
       task: task.name, vocab: task.vocab.symbols, config: cfg, steps: tr.steps, wall_s: wallS,
-      final_train_loss: history.length ? history[history.length - 1]!.loss : NaN,
+      final_train_loss: finalTrainLoss,
       test: test ? (summary as Omit<TaskEvalResult, 'byLength'>) : null,
     };
     writeFileSync(path.join(checkpointDir, TASK_FILE), JSON.stringify(info, null, 2) + '\n');
     record({ kind: 'done', train_s: trainS, wall_s: wallS });
   }
-  return { model, modelConfig, task, steps: tr.steps, wallS, history, evals, test, checkpointDir };
+  return { model, modelConfig, task, steps: tr.steps, wallS, finalTrainLoss, history, evals, test, checkpointDir };
 }
