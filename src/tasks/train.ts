@@ -160,7 +160,8 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   if (!opts.skipTest) {
     test = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
     evals.push({ step: tr.steps, result: test });
-    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, by_length: test.byLength });
+    const v = valid.length ? evaluateExamples(model, task, valid, cfg.task.eval_batch_size) : null;
+    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, ...(v ? { valid_accuracy: v.accuracy, valid_scaled_accuracy: v.scaledAccuracy } : {}), by_length: test.byLength });
     log(`test: accuracy ${test.accuracy.toFixed(4)} scaled ${test.scaledAccuracy.toFixed(4)} (lengths ${test.minLength}-${test.maxLength}, n=${test.examples})`);
   }
   const wallS = (performance.now() - t0) / 1000;
