@@ -25,7 +25,8 @@ key paths, e.g. --train.steps=200 --train.seed=1 --model.allow_neg_eigval=true -
 Examples are generated fresh every step from (train.seed, index): lengths task.train_min_len..train_max_len,
 or, with task.curriculum_steps=N, a longest length growing from train_min_len+2 to train_max_len over the
 first N steps; task.bucket_batches=N re-cuts N batches by length to save padding (same examples).
-task.eval_every=N scores the test set (and task.valid_examples at training lengths) every N steps. At the end the model is scored on task.test_examples examples of lengths test_min_len..test_max_len and saved
+task.eval_every=N scores the test set (and task.valid_examples at training lengths) every N steps.
+At the end the model is scored on task.test_examples examples of lengths test_min_len..test_max_len and saved
 to out_dir/name/final (config.json, model.safetensors, task.json); progress goes to stderr and
 out_dir/name/metrics.jsonl. --json prints the summary as one JSON object.
 
