@@ -269,6 +269,10 @@ function writeReport() {
   lines.push('', 'Reproduce one run: `lrnn task train RECIPE --train.seed=N`; score a checkpoint on other lengths or your own');
   lines.push('JSON-lines test set: `lrnn task eval --checkpoint checkpoints/tasks/RUN --task parity [--min-len 40 --max-len 256] [--data FILE.jsonl] [--json]`.', '');
   const extra = all.filter((r) => r.task === 'brackets' || r.task === 's5');
+  if (!extra.length) {
+    const at = lines.indexOf('## Acceptance checks (issue 8), on the runs above');
+    lines.splice(at, 0, 'Modular arithmetic with brackets and the S5 word problem (recipes/tasks/brackets-*, s5-*): not run for this report', '(`--tasks brackets,s5` adds them as a separate table).', '');
+  }
   if (extra.length) {
     const at = lines.indexOf('## Acceptance checks (issue 8), on the runs above');
     const ex = ['## Other tasks (modular arithmetic with brackets; S5 only swaps)', '',
