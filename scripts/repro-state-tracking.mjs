@@ -81,16 +81,30 @@ function runOne(r) {
         return;
       }
       const summary = JSON.parse(out.trim().split('\n').pop());
-      resolve({ ...r, ...summary, final_loss_mean_of: Math.min(50, summary.steps), task: r.task, task_name: summary.task, by_length_bucket: lengthBuckets(summary.checkpoint), finished_at: new Date().toISOString() });
+      resolve({ ...r, ...summary, final_loss_mean_of: Math.min(FINAL_LOSS_STEPS, summary.steps), task: r.task, task_name: summary.task, by_length_bucket: lengthBuckets(summary.checkpoint), finished_at: new Date().toISOString() });
     });
   });
+}
+
+/** Steps averaged into a run's reported train loss (as `lrnn task train` does). */
+const FINAL_LOSS_STEPS = 50;
+
+/** The records of a run's metrics.jsonl, given its checkpoint folder (RUN/final). */
+function runMetrics(checkpoint) {
+  const file = path.join(path.resolve(root, path.dirname(checkpoint)), 'metrics.jsonl');
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+/** Mean loss of the last FINAL_LOSS_STEPS step records, and how many were averaged. */
+function finalLoss(metrics) {
+  const tail = metrics.filter((x) => x.kind === 'step').slice(-FINAL_LOSS_STEPS);
+  return { final_train_loss: tail.reduce((a, x) => a + x.loss, 0) / tail.length, final_loss_mean_of: tail.length };
 }
 
 /** Test accuracy in 32-long length buckets from 40, read from the run's metrics.jsonl final eval record. */
 function lengthBuckets(checkpoint) {
   try {
-    const file = path.join(path.resolve(root, path.dirname(checkpoint)), 'metrics.jsonl');
-    const rec = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'eval' && x.by_length).pop();
+    const rec = runMetrics(checkpoint).filter((x) => x.kind === 'eval' && x.by_length).pop();
     const out = {};
     for (const [len, row] of Object.entries(rec.by_length)) {
       const b = 40 + Math.floor((Number(len) - 40) / 32) * 32;
@@ -131,14 +145,12 @@ function adopt(spec) {
   const diff = diffPaths(strip(info.config), strip(recipeConfig(recipe, Number(seedStr))));
   if (diff.length) fail(`--adopt ${spec}: the run's config differs from recipe ${recipe} at seed ${seedStr}:\n  ${diff.join('\n  ')}`);
   if (!info.test) fail(`--adopt ${spec}: the run has no test evaluation`);
-  const steps = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'step');
-  const tail = steps.slice(-50);
   const checkpoint = path.relative(root, path.join(dir, 'final'));
   const key = `${recipe}-s${seedStr}`;
   results.runs[key] = {
     key, recipe, task, arch, neg: Boolean(negeig), seed: Number(seedStr), name: info.config.name, allow_neg_eigval: info.config.model.allow_neg_eigval,
     steps: info.steps, batch_size: info.config.train.batch_size, wall_s: info.wall_s,
-    final_train_loss: tail.reduce((a, x) => a + x.loss, 0) / tail.length, final_loss_mean_of: tail.length,
+    ...finalLoss(runMetrics(checkpoint)),
     test: { accuracy: info.test.accuracy, scaled_accuracy: info.test.scaledAccuracy, examples: info.test.examples, min_length: info.test.minLength, max_length: info.test.maxLength },
     checkpoint, task_name: info.task, by_length_bucket: lengthBuckets(checkpoint),
     finished_at: statSync(infoFile).mtime.toISOString(), adopted_from: path.relative(root, dir),
@@ -154,10 +166,7 @@ for (const r of Object.values(results.runs)) {
   if (!r.by_length_bucket && r.checkpoint) r.by_length_bucket = lengthBuckets(r.checkpoint);
   if (!r.final_loss_mean_of && r.checkpoint) {
     try {
-      const file = path.join(path.resolve(root, path.dirname(r.checkpoint)), 'metrics.jsonl');
-      const tail = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'step').slice(-50);
-      r.final_train_loss = tail.reduce((a, x) => a + x.loss, 0) / tail.length;
-      r.final_loss_mean_of = tail.length;
+      Object.assign(r, finalLoss(runMetrics(r.checkpoint)));
     } catch { /* run folder gone: keep the recorded value */ }
   }
 }

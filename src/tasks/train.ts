@@ -105,6 +105,8 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   const tests = opts.skipTest && cfg.task.eval_every === 0 ? [] : testExamples(cfg, task);
   const valid = cfg.task.eval_every > 0 && cfg.task.valid_examples > 0
     ? makeExamples(task, cfg.task.test_seed, STREAMS.valid, 0, cfg.task.valid_examples, cfg.task.train_min_len, cfg.task.train_max_len) : [];
+  const scoreValid = () => (valid.length ? evaluateExamples(model, task, valid, cfg.task.eval_batch_size) : null);
+  const validFields = (v: TaskEvalResult | null) => (v ? { valid_accuracy: v.accuracy, valid_scaled_accuracy: v.scaledAccuracy } : {});
   log(`task ${task.name}: ${modelConfig.model_type} allow_neg_eigval=${modelConfig.allow_neg_eigval} params=${model.numParameters()} steps=${tr.steps} batch=${tr.batch_size} lr=${tr.lr} seed=${tr.seed}`);
 
   const history: TaskStepLog[] = [];
@@ -148,9 +150,9 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     }
     if (cfg.task.eval_every > 0 && step % cfg.task.eval_every === 0 && step !== tr.steps) {
       const r = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
-      const v = valid.length ? evaluateExamples(model, task, valid, cfg.task.eval_batch_size) : null;
+      const v = scoreValid();
       evals.push({ step, result: r });
-      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy, ...(v ? { valid_accuracy: v.accuracy, valid_scaled_accuracy: v.scaledAccuracy } : {}) });
+      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy, ...validFields(v) });
       const vs = v ? `; train lengths ${v.minLength}-${v.maxLength}: scaled ${v.scaledAccuracy.toFixed(4)}` : '';
       log(`eval @${step}: accuracy ${r.accuracy.toFixed(4)} scaled ${r.scaledAccuracy.toFixed(4)} (lengths ${r.minLength}-${r.maxLength}, n=${r.examples})${vs}`);
     }
@@ -160,8 +162,7 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   if (!opts.skipTest) {
     test = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
     evals.push({ step: tr.steps, result: test });
-    const v = valid.length ? evaluateExamples(model, task, valid, cfg.task.eval_batch_size) : null;
-    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, ...(v ? { valid_accuracy: v.accuracy, valid_scaled_accuracy: v.scaledAccuracy } : {}), by_length: test.byLength });
+    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, ...validFields(scoreValid()), by_length: test.byLength });
     log(`test: accuracy ${test.accuracy.toFixed(4)} scaled ${test.scaledAccuracy.toFixed(4)} (lengths ${test.minLength}-${test.maxLength}, n=${test.examples})`);
   }
   const wallS = (performance.now() - t0) / 1000;
