@@ -61,16 +61,27 @@ for (const task of tasks) for (const arch of archs) for (const neg of [false, tr
   runs.push({ key: `${recipe}-s${seed}${values.steps ? `-steps${values.steps}` : ''}`, recipe, task, arch, neg, seed });
 }
 
-function runOne(r) {
-  const args = [lrnnBin, 'task', 'train', r.recipe, `--train.seed=${r.seed}`, `--name=${r.key}`, '--json'];
+/** The recipe overrides a run of this invocation trains with (its seed, and --steps when given). */
+function runOverrides(seed) {
+  const args = [`--train.seed=${seed}`];
   if (values.steps) {
     const steps = Number(values.steps);
     args.push(`--train.steps=${steps}`, `--train.warmup=${Math.max(1, Math.round(steps / 10))}`);
   }
+  return args;
+}
+
+function runOne(r) {
+  const overrides = runOverrides(r.seed);
+  const args = [lrnnBin, 'task', 'train', r.recipe, ...overrides, `--name=${r.key}`, '--json'];
   console.error(`[${new Date().toISOString().slice(11, 19)}] ${r.key}: lrnn ${args.slice(1).join(' ')}`);
   if (values['dry-run']) return Promise.resolve(null);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Parallel jobs: V8's GC helper threads compete for the cores the other jobs train on. Two modular DeltaNet runs
+    // side by side on 2 cores (both with --max-semi-space-size=32) took 411 ms/step each, and 314 ms/step with
+    // --single-threaded-gc added; alone, the larger young generation took a run from 262 to 254 ms/step.
+    const nodeArgs = ['--max-semi-space-size=32', ...(jobs > 1 ? ['--single-threaded-gc'] : [])];
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; for (const l of String(d).split('\n')) if (/^(test|step \d+0{2}\/)/.test(l)) console.error(`  ${r.key}: ${l}`); });
@@ -81,7 +92,8 @@ function runOne(r) {
         return;
       }
       const summary = JSON.parse(out.trim().split('\n').pop());
-      resolve({ ...r, ...summary, final_loss_mean_of: Math.min(FINAL_LOSS_STEPS, summary.steps), task: r.task, task_name: summary.task, by_length_bucket: lengthBuckets(summary.checkpoint), finished_at: new Date().toISOString() });
+      const config = runConfig(summary.checkpoint);
+      resolve({ ...r, ...summary, final_loss_mean_of: Math.min(FINAL_LOSS_STEPS, summary.steps), task: r.task, task_name: summary.task, by_length_bucket: lengthBuckets(summary.checkpoint), finished_at: new Date().toISOString(), overrides, config });
     });
   });
 }
@@ -118,11 +130,33 @@ function lengthBuckets(checkpoint) {
   }
 }
 
-/** The resolved config of a task recipe at a seed, through the CLI's own loader. */
-function recipeConfig(recipe, seed) {
+/** A task config's fields that define the run: all but its name and output folder. */
+const recipeFields = ({ name: _n, out_dir: _o, ...rest }) => rest;
+
+/** The recipe fields of the run whose checkpoint folder (RUN/final) is given, from its task.json; null if it is gone. */
+function runConfig(checkpoint) {
+  const file = path.join(path.resolve(root, checkpoint), 'task.json');
+  return existsSync(file) ? recipeFields(JSON.parse(readFileSync(file, 'utf8')).config) : null;
+}
+
+/**
+ * The recipe fields of task recipes under overrides ([{ recipe, overrides, recorded? }]), resolved by the CLI's own
+ * loader in one child process; an entry is { error } where the recipe no longer loads. A `recorded` config (a run's
+ * task.json) comes back as `recorded` passed through the same schema, so keys added since that run read as their
+ * defaults, which is how it trained.
+ */
+function recipeConfigs(specs) {
+  if (!specs.length) return [];
   const schema = JSON.stringify(path.join(root, 'src', 'tasks', 'schema.ts'));
-  const code = `const { loadTaskConfig } = await import(${schema}); process.stdout.write(JSON.stringify(loadTaskConfig(${JSON.stringify(recipe)}, ['--train.seed=${seed}']).config));`;
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' }));
+  const code = `const { loadTaskConfig, validateTaskConfig } = await import(${schema});
+    const out = ${JSON.stringify(specs)}.map((s) => {
+      try {
+        return { want: loadTaskConfig(s.recipe, s.overrides).config, recorded: s.recorded ? validateTaskConfig({ name: 'recorded', ...s.recorded }, 'recorded run') : null };
+      } catch (e) { return { error: String(e.message ?? e) }; }
+    });
+    process.stdout.write(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' }));
+  return out.map((c) => (c.error ? c : { want: recipeFields(c.want), recorded: c.recorded && recipeFields(c.recorded) }));
 }
 
 /** Leaf paths where two JSON values differ. */
@@ -141,24 +175,57 @@ function adopt(spec) {
   const infoFile = path.join(dir, 'final', 'task.json');
   if (!existsSync(infoFile)) fail(`--adopt ${spec}: ${path.relative(root, infoFile)} not found (is the run finished?)`);
   const info = JSON.parse(readFileSync(infoFile, 'utf8'));
-  const strip = ({ name: _n, out_dir: _o, ...rest }) => rest;
-  const diff = diffPaths(strip(info.config), strip(recipeConfig(recipe, Number(seedStr))));
+  const overrides = [`--train.seed=${Number(seedStr)}`];
+  const [res] = recipeConfigs([{ recipe, overrides, recorded: info.config }]);
+  if (res.error) fail(`--adopt ${spec}: ${res.error}`);
+  const config = recipeFields(info.config);
+  const diff = diffPaths(res.recorded, res.want);
   if (diff.length) fail(`--adopt ${spec}: the run's config differs from recipe ${recipe} at seed ${seedStr}:\n  ${diff.join('\n  ')}`);
   if (!info.test) fail(`--adopt ${spec}: the run has no test evaluation`);
   const checkpoint = path.relative(root, path.join(dir, 'final'));
   const key = `${recipe}-s${seedStr}`;
+  if (results.runs[key] && results.runs[key].checkpoint !== checkpoint) supersede(key, `replaced by the run adopted from ${path.relative(root, dir)}`);
   results.runs[key] = {
     key, recipe, task, arch, neg: Boolean(negeig), seed: Number(seedStr), name: info.config.name, allow_neg_eigval: info.config.model.allow_neg_eigval,
     steps: info.steps, batch_size: info.config.train.batch_size, wall_s: info.wall_s,
     ...finalLoss(runMetrics(checkpoint)),
     test: { accuracy: info.test.accuracy, scaled_accuracy: info.test.scaledAccuracy, examples: info.test.examples, min_length: info.test.minLength, max_length: info.test.maxLength },
     checkpoint, task_name: info.task, by_length_bucket: lengthBuckets(checkpoint),
-    finished_at: statSync(infoFile).mtime.toISOString(), adopted_from: path.relative(root, dir),
+    finished_at: statSync(infoFile).mtime.toISOString(), adopted_from: path.relative(root, dir), overrides, config,
   };
   console.error(`adopted ${path.relative(root, dir)} as ${key}: test scaled accuracy ${info.test.scaledAccuracy.toFixed(3)}`);
 }
+/** Moves a recorded run out of the report's tables into results.superseded (kept, with the reason). */
+function supersede(key, reason) {
+  const r = results.runs[key];
+  results.superseded ??= {};
+  results.superseded[`${key}@${r.finished_at ?? 'unknown'}`] = { ...r, superseded_because: reason };
+  delete results.runs[key];
+  console.error(`${key}: superseded (${reason})`);
+}
+
+/**
+ * A recorded run stands only while its recipe (at its seed and overrides) still resolves to the config it was trained
+ * with, so a changed recipe retrains instead of mixing budgets in one table. Records from before configs were kept
+ * are checked through their run folder's task.json, or by steps and batch when that folder is gone.
+ */
+function supersedeStale() {
+  const recs = Object.values(results.runs);
+  const recorded = recs.map((r) => r.config ?? (r.checkpoint ? runConfig(r.checkpoint) : null));
+  const resolved = recipeConfigs(recs.map((r, i) => ({ recipe: r.recipe, overrides: r.overrides ?? [`--train.seed=${r.seed}`], recorded: recorded[i] })));
+  let changed = false;
+  recs.forEach((r, i) => {
+    const { error, want, recorded: have } = resolved[i];
+    if (error) { supersede(r.key, `recipe ${r.recipe}: ${error}`); changed = true; return; }
+    const diff = have ? diffPaths(have, want) : diffPaths({ steps: r.steps, batch_size: r.batch_size }, { steps: want.train.steps, batch_size: want.train.batch_size });
+    if (diff.length) { supersede(r.key, `recipe changed: ${diff.join('; ')}`); changed = true; } else if (!r.config && recorded[i]) { r.config = recorded[i]; changed = true; }
+  });
+  return changed;
+}
+
+const staleChanged = supersedeStale();
 for (const spec of values.adopt ?? []) adopt(spec);
-if (values.adopt?.length) writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+if ((staleChanged && !values['dry-run']) || values.adopt?.length) writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
 
 // Results recorded before the length buckets existed get them from their run folders, and those recorded when the
 // final loss was the last batch's get the mean of the last 50 steps (what `lrnn task train` reports now).
@@ -179,6 +246,7 @@ async function worker() {
     const r = todo[next++];
     const res = await runOne(r);
     if (res) {
+      if (results.runs[r.key]) supersede(r.key, 'retrained with --force');
       results.runs[r.key] = res;
       mkdirSync(path.dirname(resultsPath), { recursive: true });
       writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
@@ -220,6 +288,9 @@ const MODULAR_PILOTS = [
   'became the recipes (adopted below as seed 0). Each run\'s metrics.jsonl has an eval every 250 steps on both length ranges.',
 ];
 
+/** The modular-arithmetic recipe as it stands (its budget is quoted in the report's header). */
+const MODULAR_RECIPE = (() => { const [r] = recipeConfigs([{ recipe: 'modular-deltanet', overrides: [] }]); return r.error ? {} : r.want; })();
+
 function writeReport() {
   const all = Object.values(results.runs).filter((r) => r.test);
   const by = (task, arch, neg) => all.filter((r) => r.task === task && r.arch === arch && r.neg === neg);
@@ -232,8 +303,9 @@ function writeReport() {
   lines.push(`fixed test set of each recipe (test_seed 1000, lengths 40–256; ${nTest('parity')} examples for parity, ${nTest('modular')} for modular`);
   lines.push('arithmetic; training lengths 3–40). Budgets are the recipes\' (recipes/tasks/_parity.toml, _modular.toml): 0.5% or less');
   lines.push('of the paper\'s 100k steps at batch 1024. The modular-arithmetic recipes add one thing the paper does not use, for');
+  const mod = MODULAR_RECIPE.train ? `${MODULAR_RECIPE.task.curriculum_steps} of ${MODULAR_RECIPE.train.steps}` : '(recipe did not load)';
   lines.push('both eigenvalue ranges alike: a length curriculum (the longest training length grows from 5 to 39 over the first');
-  lines.push('2000 of 4000 steps, then uniform 3–39). Without it, at this budget, neither range learns the training lengths;');
+  lines.push(`${mod} steps, then uniform 3–39). Without it, at this budget, neither range learns the training lengths;`);
   lines.push('see "Modular arithmetic: how the budget was chosen" below.', '');
   for (const [title, pick] of [['Best of seeds (paper: Table 3, best of 3)', 'best'], ['Median ± MAD over seeds (paper: Table 5)', 'med']]) {
     lines.push(`## ${title}`, '');
@@ -271,6 +343,12 @@ function writeReport() {
     const keys = [...new Set(withBuckets.flatMap((r) => Object.keys(r.by_length_bucket)))].sort((a, b) => parseInt(a) - parseInt(b));
     lines.push('', '### Test accuracy by length', '', `| Run | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---').join('|')}|`);
     for (const r of withBuckets) lines.push(`| ${r.key} | ${keys.map((k) => { const c = r.by_length_bucket[k]; return c ? (c.correct / c.n).toFixed(3) : '–'; }).join(' | ')} |`);
+  }
+  const superseded = Object.entries(results.superseded ?? {}).filter(([, r]) => r.test).sort(([a], [b]) => a.localeCompare(b));
+  if (superseded.length) {
+    lines.push('', '## Superseded runs', '', 'Runs recorded under an older recipe or replaced by a later run; kept in the JSON under `superseded`, not in the tables above.', '');
+    lines.push('| Run | Seed | Steps | Batch | Wall time | Test scaled acc | Why superseded |', '|---|---|---|---|---|---|---|');
+    for (const [, r] of superseded) lines.push(`| ${r.key} | ${r.seed} | ${r.steps} | ${r.batch_size} | ${(r.wall_s / 60).toFixed(1)} min | ${f3(r.test.scaled_accuracy)} | ${r.superseded_because} |`);
   }
   lines.push('', ...MODULAR_PILOTS);
   const adopted = all.filter((r) => r.adopted_from);
