@@ -1,6 +1,6 @@
 // scripts/repro-state-tracking.mjs keeps finished runs between invocations; a run recorded under an older recipe
-// must leave the report's tables (moved to `superseded`, with the differing fields) and be retrained, while runs
-// whose recipe is unchanged are kept, including records from before configs were stored.
+// must leave the report's tables (moved to `superseded`, with the differing fields, so the next run of its task
+// trains it again), while runs whose recipe is unchanged are kept, including records from before configs were stored.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
