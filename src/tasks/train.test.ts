@@ -83,8 +83,7 @@ test('every shipped task recipe loads and overrides apply', () => {
         assert.equal(config.model.arch, arch);
         assert.equal(config.model.allow_neg_eigval, neg);
         assert.equal(config.model.hidden_size, 128);
-        // Modular arithmetic without brackets takes the paper's 3 layers; the other recipes keep 2.
-        assert.equal(config.model.num_hidden_layers, recipe === 'modular' ? 3 : 2);
+        assert.equal(config.model.num_hidden_layers, 2);
         if (arch === 'deltanet') assert.equal(config.model.num_heads, 4);
         assert.equal(config.train.seed, 2);
         assert.equal(config.train.steps, 50);
