@@ -3,7 +3,7 @@
 // trains it again), while runs whose recipe is unchanged are kept, including records from before configs were stored.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -72,6 +72,26 @@ test('repro-state-tracking: a run recorded under an older recipe is superseded, 
     const again = repro(dir);
     assert.equal(again.code, 0, again.err);
     assert.doesNotMatch(again.err, /superseded/);
+
+    // Adopting a run that sits in `superseded` (its recipe changed back) takes it out of that list; the run it
+    // replaces under the same key moves there instead.
+    const runDir = path.join(dir, 'parity-deltanet-s0-old');
+    mkdirSync(path.join(runDir, 'final'), { recursive: true });
+    const config = { name: 'parity-deltanet-s0-old', out_dir: dir, ...fields('parity-deltanet', 0) };
+    writeFileSync(path.join(runDir, 'final', 'task.json'), JSON.stringify({ task: 'parity', config, steps: config.train.steps, wall_s: 90,
+      test: { accuracy: 0.52, scaledAccuracy: 0.04, examples: 512, minLength: 40, maxLength: 256 } }));
+    writeFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify({ kind: 'step', step: 1, loss: 0.7 })}\n`);
+    const checkpoint = path.relative(root, path.join(runDir, 'final'));
+    const withOld = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    withOld.superseded['parity-deltanet-s0@2025-01-01T00:00:00.000Z'] = { ...record('parity-deltanet', 0, 0.04), checkpoint, superseded_because: 'replaced' };
+    writeFileSync(jsonPath, JSON.stringify(withOld));
+    const adopted = repro(dir, ['--dry-run', '--adopt', `parity-deltanet-s0=${runDir}`]);
+    assert.equal(adopted.code, 0, adopted.err);
+    const after = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    assert.equal(after.runs['parity-deltanet-s0'].checkpoint, checkpoint);
+    assert.equal(after.runs['parity-deltanet-s0'].test.scaled_accuracy, 0.04);
+    assert.deepEqual(Object.keys(after.superseded).sort(), ['modular-deltanet-s0@2026-01-01T00:00:00.000Z', 'parity-deltanet-s0@2026-01-01T00:00:00.000Z']);
+    assert.equal(after.superseded['parity-deltanet-s0@2026-01-01T00:00:00.000Z'].test.scaled_accuracy, 0.011);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
