@@ -146,7 +146,6 @@ function runConfig(checkpoint) {
  * defaults, which is how it trained.
  */
 function recipeConfigs(specs) {
-  if (!specs.length) return [];
   const schema = JSON.stringify(path.join(root, 'src', 'tasks', 'schema.ts'));
   const code = `const { loadTaskConfig, validateTaskConfig } = await import(${schema});
     const out = ${JSON.stringify(specs)}.map((s) => {
@@ -167,7 +166,8 @@ function diffPaths(a, b, at = '') {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => diffPaths(a[k], b[k], `${at}.${k}`));
 }
 
-function adopt(spec) {
+/** An --adopt spec parsed, with its run's task.json read: what adopt() needs besides the recipe's resolved config. */
+function readAdoption(spec) {
   const m = /^(([a-z0-9]+)-(deltanet|mamba)(-negeig)?)-s(\d+)=(.+)$/.exec(spec);
   if (!m || !TASK_OF[m[2]]) fail(`--adopt ${spec}: expected TASK-ARCH[-negeig]-sN=RUN_DIR`);
   const [, recipe, task, arch, negeig, seedStr, dirArg] = m;
@@ -175,8 +175,11 @@ function adopt(spec) {
   const infoFile = path.join(dir, 'final', 'task.json');
   if (!existsSync(infoFile)) fail(`--adopt ${spec}: ${path.relative(root, infoFile)} not found (is the run finished?)`);
   const info = JSON.parse(readFileSync(infoFile, 'utf8'));
-  const overrides = [`--train.seed=${Number(seedStr)}`];
-  const [res] = recipeConfigs([{ recipe, overrides, recorded: info.config }]);
+  return { spec, recipe, task, arch, negeig, seedStr, dir, infoFile, info, overrides: [`--train.seed=${Number(seedStr)}`] };
+}
+
+/** Records an adoption after checking its config against `res`, the recipe's (from recipeConfigs). */
+function adopt({ spec, recipe, task, arch, negeig, seedStr, dir, infoFile, info, overrides }, res) {
   if (res.error) fail(`--adopt ${spec}: ${res.error}`);
   const config = recipeFields(info.config);
   const diff = diffPaths(res.recorded, res.want);
@@ -197,6 +200,7 @@ function adopt(spec) {
   };
   console.error(`adopted ${path.relative(root, dir)} as ${key}: test scaled accuracy ${info.test.scaledAccuracy.toFixed(3)}`);
 }
+
 /** Moves a recorded run out of the report's tables into results.superseded (kept, with the reason). */
 function supersede(key, reason) {
   const r = results.runs[key];
@@ -211,10 +215,7 @@ function supersede(key, reason) {
  * with, so a changed recipe retrains instead of mixing budgets in one table. Records from before configs were kept
  * are checked through their run folder's task.json, or by steps and batch when that folder is gone.
  */
-function supersedeStale() {
-  const recs = Object.values(results.runs);
-  const recorded = recs.map((r) => r.config ?? (r.checkpoint ? runConfig(r.checkpoint) : null));
-  const resolved = recipeConfigs(recs.map((r, i) => ({ recipe: r.recipe, overrides: r.overrides ?? [`--train.seed=${r.seed}`], recorded: recorded[i] })));
+function supersedeStale(recs, recorded, resolved) {
   let changed = false;
   recs.forEach((r, i) => {
     const { error, want, recorded: have } = resolved[i];
@@ -225,8 +226,20 @@ function supersedeStale() {
   return changed;
 }
 
-const staleChanged = supersedeStale();
-for (const spec of values.adopt ?? []) adopt(spec);
+// Every recipe the script checks is resolved in one child process (each costs a tsx start-up): the modular recipe
+// (quoted in the report's header), every recorded run's, and every --adopt's.
+const recs = Object.values(results.runs);
+const recordedConfigs = recs.map((r) => r.config ?? (r.checkpoint ? runConfig(r.checkpoint) : null));
+const adoptions = (values.adopt ?? []).map(readAdoption);
+const [modularResolved, ...resolved] = recipeConfigs([
+  { recipe: 'modular-deltanet', overrides: [] },
+  ...recs.map((r, i) => ({ recipe: r.recipe, overrides: r.overrides ?? [`--train.seed=${r.seed}`], recorded: recordedConfigs[i] })),
+  ...adoptions.map((a) => ({ recipe: a.recipe, overrides: a.overrides, recorded: a.info.config })),
+]);
+/** The modular-arithmetic recipe as it stands (its budget is quoted in the report's header). */
+const MODULAR_RECIPE = modularResolved.error ? {} : modularResolved.want;
+const staleChanged = supersedeStale(recs, recordedConfigs, resolved.slice(0, recs.length));
+adoptions.forEach((a, i) => adopt(a, resolved[recs.length + i]));
 if ((staleChanged && !values['dry-run']) || values.adopt?.length) writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
 
 // Results recorded before the length buckets existed get them from their run folders, and those recorded when the
@@ -311,9 +324,6 @@ const MODULAR_PILOTS = [
   'So the depth did not move the median gap, and the 3-layer best-of-3 pass on 256 examples (0.303) was noise; the',
   'recipes stay at 2 layers.',
 ];
-
-/** The modular-arithmetic recipe as it stands (its budget is quoted in the report's header). */
-const MODULAR_RECIPE = (() => { const [r] = recipeConfigs([{ recipe: 'modular-deltanet', overrides: [] }]); return r.error ? {} : r.want; })();
 
 function writeReport() {
   const all = Object.values(results.runs).filter((r) => r.test);
