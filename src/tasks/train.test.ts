@@ -90,6 +90,14 @@ test('every shipped task recipe loads and overrides apply', () => {
       }
     }
   }
+  // Each [0,1] / [-1,1] pair differs in allow_neg_eigval alone (one level of extends keeps the rest in two files).
+  for (const recipe of ['parity', 'modular', 'brackets', 's5']) {
+    for (const arch of ['deltanet', 'mamba']) {
+      const { name: _a, ...pos } = loadTaskConfig(`${recipe}-${arch}`).config;
+      const { name: _b, ...neg } = loadTaskConfig(`${recipe}-${arch}-negeig`).config;
+      assert.deepEqual({ ...neg, model: { ...neg.model, allow_neg_eigval: false } }, pos, `${recipe}-${arch} pair`);
+    }
+  }
   assert.throws(() => loadTaskConfig('parity-deltanet', ['--task.nme=3']), /task\.nme: unknown key/);
   assert.throws(() => loadTaskConfig('parity-deltanet', ['--task.name=nope']), /task\.name/);
 });
