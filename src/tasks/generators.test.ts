@@ -165,6 +165,34 @@ test('examples are a pure function of (seed, stream, index)', () => {
   }
 });
 
+test("linear length weighting: P(l) ∝ l over the task's own lengths, deterministic, bucketing unchanged", () => {
+  const task = TASKS.modular;
+  const n = 40000;
+  const ex = makeExamples(task, 7, STREAMS.train, 0, n, 3, 40, 'linear');
+  const counts = new Map<number, number>();
+  for (const e of ex) counts.set(e.length, (counts.get(e.length) ?? 0) + 1);
+  const lengths = Array.from({ length: 19 }, (_, i) => 3 + 2 * i);
+  assert.deepEqual([...counts.keys()].sort((a, b) => a - b), lengths); // still odd, still 3..39
+  const total = lengths.reduce((a, l) => a + l, 0);
+  for (const l of lengths) {
+    const want = (n * l) / total;
+    const got = counts.get(l)!;
+    // 5 binomial standard deviations around the expected count.
+    assert.ok(Math.abs(got - want) < 5 * Math.sqrt(want), `length ${l}: ${got} examples, expected ≈ ${want.toFixed(0)}`);
+  }
+  // Every example is still a pure function of (seed, stream, index, range, weighting), with a right answer.
+  assert.deepEqual(makeExample(task, 7, STREAMS.train, 123, 3, 40, 'linear'), ex[123]);
+  for (const e of ex.slice(0, 500)) {
+    const s = task.vocab.decode(e.tokens);
+    assert.equal(Number(s[s.length - 1]), mod5(evaluate(s.slice(0, -2))));
+  }
+  // The default stays the paper's uniform draw, and the weighting reaches bucketed batches.
+  assert.deepEqual(makeExamples(task, 7, STREAMS.train, 0, 50, 3, 40), makeExamples(task, 7, STREAMS.train, 0, 50, 3, 40, 'uniform'));
+  const mean = (xs: { length: number }[]) => xs.reduce((a, e) => a + e.length, 0) / xs.length;
+  const bucketed = Array.from({ length: 8 }, (_, s) => trainExamples(task, 7, s, 64, 3, 40, 8, undefined, 'linear')).flat();
+  assert.ok(mean(bucketed) > 25 && mean(makeExamples(task, 7, STREAMS.train, 0, 512, 3, 40)) < 23, `bucketed linear mean length ${mean(bucketed)}`);
+});
+
 test('length-bucketed training batches: the same examples once each, less padding, a pure function of (seed, step)', () => {
   const task = getTask('modular');
   const B = 32, W = 8;

@@ -4,7 +4,7 @@ import { modular } from './modular.ts';
 import { parity } from './parity.ts';
 import { s5, s5Swaps } from './s5.ts';
 import { TaskRng, STREAMS } from './rng.ts';
-import { IGNORE, makeExample, type Example, type Task, type TaskName } from './task.ts';
+import { IGNORE, makeExample, type Example, type LengthWeighting, type Task, type TaskName } from './task.ts';
 
 export * from './task.ts';
 export { Vocab } from './vocab.ts';
@@ -26,9 +26,9 @@ export function getTask(name: string): Task {
 }
 
 /** Examples start .. start+count−1 of a stream. */
-export function makeExamples(task: Task, seed: number, stream: number, start: number, count: number, min: number, max: number): Example[] {
+export function makeExamples(task: Task, seed: number, stream: number, start: number, count: number, min: number, max: number, weighting: LengthWeighting = 'uniform'): Example[] {
   const out: Example[] = [];
-  for (let i = 0; i < count; ++i) out.push(makeExample(task, seed, stream, start + i, min, max));
+  for (let i = 0; i < count; ++i) out.push(makeExample(task, seed, stream, start + i, min, max, weighting));
   return out;
 }
 
@@ -38,12 +38,12 @@ export function makeExamples(task: Task, seed: number, stream: number, start: nu
  * order is shuffled by a generator seeded from (seed, w): every example of the stream is still used exactly
  * once, each batch is a pure function of (seed, step), and padding drops to the length spread of a bucket.
  */
-export function trainExamples(task: Task, seed: number, step: number, batchSize: number, min: number, max: number, window = 1, cache?: Map<number, Example[][]>): Example[] {
-  if (window <= 1) return makeExamples(task, seed, STREAMS.train, step * batchSize, batchSize, min, max);
+export function trainExamples(task: Task, seed: number, step: number, batchSize: number, min: number, max: number, window = 1, cache?: Map<number, Example[][]>, weighting: LengthWeighting = 'uniform'): Example[] {
+  if (window <= 1) return makeExamples(task, seed, STREAMS.train, step * batchSize, batchSize, min, max, weighting);
   const w = Math.floor(step / window);
   let batches = cache?.get(w);
   if (!batches) {
-    const pool = makeExamples(task, seed, STREAMS.train, w * window * batchSize, window * batchSize, min, max);
+    const pool = makeExamples(task, seed, STREAMS.train, w * window * batchSize, window * batchSize, min, max, weighting);
     const order = pool.map((_, i) => i).sort((a, b) => pool[a]!.input.length - pool[b]!.input.length || a - b);
     batches = [];
     for (let b = 0; b < window; ++b) batches.push(order.slice(b * batchSize, (b + 1) * batchSize).map((i) => pool[i]!));

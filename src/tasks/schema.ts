@@ -41,6 +41,11 @@ export const TaskSectionSchema = z.strictObject({
    */
   curriculum_steps: z.number().int().min(0).default(0),
   /**
+   * How training lengths are drawn: 'uniform' over the range (the paper), or 'linear', P(l) ∝ l, which spends
+   * more of the budget on the longest training lengths. Held-out and test examples are always uniform.
+   */
+  train_length_weighting: z.enum(['uniform', 'linear']).default('uniform'),
+  /**
    * Length bucketing of training batches: the examples of this many consecutive batches are drawn at once,
    * sorted by length and cut into batches again, in a seeded order. The same examples are seen, with far
    * less right-padding (uniform lengths 3–40 pad a batch of 128 to ≈ 2× its tokens). 1 = off.

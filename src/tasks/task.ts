@@ -58,10 +58,18 @@ export function answerExample(task: Task, tokens: Int32Array, answerIndex: numbe
   return { length, tokens, answerIndex, input, labels };
 }
 
-/** Example `index` of a split stream: a pure function of (seed, stream, index, range). */
-export function makeExample(task: Task, seed: number, stream: number, index: number, min: number, max: number): Example {
+/**
+ * How lengths are drawn within [min, max]: 'uniform' is the task's own draw (uniform over the range, as in the
+ * paper); 'linear' tilts it toward long sequences, P(l) ∝ l · P_task(l), by rejection.
+ */
+export type LengthWeighting = 'uniform' | 'linear';
+
+/** Example `index` of a split stream: a pure function of (seed, stream, index, range, weighting). */
+export function makeExample(task: Task, seed: number, stream: number, index: number, min: number, max: number, weighting: LengthWeighting = 'uniform'): Example {
   const rng = new TaskRng(seed, stream, index);
-  const length = task.sampleLength(rng, min, max);
+  let length = task.sampleLength(rng, min, max);
+  // Accept l with probability l / max: the task's restrictions (odd lengths, a floor) carry over unchanged.
+  if (weighting === 'linear') while (rng.uniform() * max >= length) length = task.sampleLength(rng, min, max);
   const g = task.generate(rng, length);
   if (task.kind === 'sequence') {
     return { length, tokens: g.tokens, answerIndex: -1, input: g.tokens, labels: g.targets! };
