@@ -12,11 +12,12 @@ export const launch: Command = {
   usage: `Usage: lrnn launch --nproc N [--hosts H1[:SLOTS],H2…] [--mpirun-arg ARG …] [--dry-run] <command> [args…]
 
 Runs \`mpirun -np N --bind-to none … node bin/lrnn.js <command> …\` and prints it first. As root it adds
---allow-run-as-root; with more ranks than cores on one host, --oversubscribe. Multi-host runs need
+--allow-run-as-root; with more ranks than cores on one host, --oversubscribe; when ranks share a host, node
+runs with --single-threaded-gc (the ranks' GC threads would contend for the cores). Multi-host runs need
 passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn checkout path on every host, and
 usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
-  mpirun -np 2 --bind-to none lrnn train recipes/tiny.toml
-  srun -n 2 lrnn train recipes/tiny.toml
+  mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
+  srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
 Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
   async run(argv) {
     // Flags stop at the first word that is not one of ours: the rest is the command to launch.
