@@ -14,9 +14,10 @@
 // overrides that later became the recipe) under KEY (RECIPE-sN), after checking that its task.json config
 // equals the recipe's at seed N in every field but name and out_dir; otherwise it refuses and names the fields.
 //
-// Budget on 2 cores: DeltaNet ≈ 7–10 min per parity run and ≈ 25 min per modular run (two at a time); Mamba
-// ≈ 7–18 min per parity run, its modular runs far longer (not timed to the end here). --tasks/--archs/--seeds select a
-// subset (the report lists exactly what was run), --steps shortens every run (the run keys and report say so).
+// Budget on 2 cores, two runs at a time: DeltaNet ≈ 7–10 min per parity run, ≈ 25 min per modular run and
+// 3–9 min per brackets / S5 run; Mamba ≈ 7–18 min per parity run, ≈ 13 min per modular run and 1–3 min per
+// brackets / S5 run. --tasks/--archs/--seeds select a subset (the report lists exactly what was run), --steps
+// shortens every run (the run keys and report say so).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
