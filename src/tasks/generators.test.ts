@@ -189,7 +189,7 @@ test("linear length weighting: P(l) ∝ l over the task's own lengths, determini
   // The default stays the paper's uniform draw, and the weighting reaches bucketed batches.
   assert.deepEqual(makeExamples(task, 7, STREAMS.train, 0, 50, 3, 40), makeExamples(task, 7, STREAMS.train, 0, 50, 3, 40, 'uniform'));
   const mean = (xs: { length: number }[]) => xs.reduce((a, e) => a + e.length, 0) / xs.length;
-  const bucketed = Array.from({ length: 8 }, (_, s) => trainExamples(task, 7, s, 64, 3, 40, 8, undefined, 'linear')).flat();
+  const bucketed = Array.from({ length: 8 }, (_, s) => trainExamples(task, 7, s, 64, 3, 40, { window: 8, weighting: 'linear' })).flat();
   assert.ok(mean(bucketed) > 25 && mean(makeExamples(task, 7, STREAMS.train, 0, 512, 3, 40)) < 23, `bucketed linear mean length ${mean(bucketed)}`);
 });
 
@@ -202,10 +202,10 @@ test('length-bucketed training batches: the same examples once each, less paddin
   const bucketed = [];
   let paddedPlain = 0, paddedBucketed = 0;
   for (let step = 0; step < 2 * W; ++step) {
-    const batch = trainExamples(task, 5, step, B, 3, 40, W, cache);
+    const batch = trainExamples(task, 5, step, B, 3, 40, { window: W, cache });
     assert.equal(batch.length, B);
     // Recomputed without the cache: the same batch.
-    assert.deepEqual(trainExamples(task, 5, step, B, 3, 40, W).map(key), batch.map(key));
+    assert.deepEqual(trainExamples(task, 5, step, B, 3, 40, { window: W }).map(key), batch.map(key));
     bucketed.push(...batch.map(key));
     paddedBucketed += collate(task, batch).T * B;
     paddedPlain += collate(task, trainExamples(task, 5, step, B, 3, 40)).T * B;
@@ -213,7 +213,7 @@ test('length-bucketed training batches: the same examples once each, less paddin
   assert.deepEqual(bucketed.sort(), plain);
   assert.ok(paddedBucketed < 0.7 * paddedPlain, `bucketed batches pad to ${paddedBucketed} tokens vs ${paddedPlain} unbucketed`);
   // The bucket order is shuffled: not monotone in length over a window.
-  const firstLens = Array.from({ length: W }, (_, s) => trainExamples(task, 5, s, B, 3, 40, W)[0]!.length);
+  const firstLens = Array.from({ length: W }, (_, s) => trainExamples(task, 5, s, B, 3, 40, { window: W })[0]!.length);
   assert.notDeepEqual(firstLens, [...firstLens].sort((a, b) => a - b));
 });
 

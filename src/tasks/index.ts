@@ -37,8 +37,12 @@ export function makeExamples(task: Task, seed: number, stream: number, start: nu
  * [w·window, (w+1)·window) are drawn together, sorted by length (ties by index) and cut into batches whose
  * order is shuffled by a generator seeded from (seed, w): every example of the stream is still used exactly
  * once, each batch is a pure function of (seed, step), and padding drops to the length spread of a bucket.
+ * `cache` keeps the current window's batches between calls; `weighting` is makeExample's length draw.
  */
-export function trainExamples(task: Task, seed: number, step: number, batchSize: number, min: number, max: number, window = 1, cache?: Map<number, Example[][]>, weighting: LengthWeighting = 'uniform'): Example[] {
+export function trainExamples(
+  task: Task, seed: number, step: number, batchSize: number, min: number, max: number,
+  { window = 1, cache, weighting = 'uniform' }: { window?: number; cache?: Map<number, Example[][]>; weighting?: LengthWeighting } = {},
+): Example[] {
   if (window <= 1) return makeExamples(task, seed, STREAMS.train, step * batchSize, batchSize, min, max, weighting);
   const w = Math.floor(step / window);
   let batches = cache?.get(w);

@@ -118,7 +118,9 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     const ts = performance.now();
     // A bucket window draws all its examples at once, so the curriculum's length cap is the window's first step's.
     const maxLen = curriculumMaxLen(cfg, Math.floor((step - 1) / cfg.task.bucket_batches) * cfg.task.bucket_batches);
-    const batch = collate(task, trainExamples(task, tr.seed, step - 1, tr.batch_size, cfg.task.train_min_len, maxLen, cfg.task.bucket_batches, bucketCache, cfg.task.train_length_weighting));
+    const batch = collate(task, trainExamples(task, tr.seed, step - 1, tr.batch_size, cfg.task.train_min_len, maxLen, {
+      window: cfg.task.bucket_batches, cache: bucketCache, weighting: cfg.task.train_length_weighting,
+    }));
     let supervised = 0;
     for (const y of batch.labels) if (y !== IGNORE) supervised++;
     const lr = lrAt(step, sched);
