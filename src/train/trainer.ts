@@ -197,6 +197,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (last) eig = model.lastStats.map((s) => ({ layer: s.layer, kind: s.quantity, frac_ext: s.fracOut, min: s.min, max: s.max }));
       }
       // The loss and the Ctrl-C flag ride along in the same reduction, so every rank stops at the same step.
+      // Yield once per step so a SIGINT/SIGTERM handler can run and set the flag (the loop is otherwise synchronous).
+      await new Promise((r) => setImmediate(r));
       flat[totalParams] = lossSum;
       flat[totalParams + 1] = o.signal?.aborted ? 1 : 0;
       if (world.size > 1) world.allreduceSum(flat);
@@ -264,6 +266,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   } catch (e) {
     failed = true;
+    log.error({ step, err: (e as Error).message }, `failed at step ${step + 1}: ${(e as Error).message}`);
     throw e;
   } finally {
     const done = {
@@ -274,7 +277,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!failed && !(status === 'interrupted' && o.stopAfterStep !== undefined)) metrics.write(done);
     metrics.close();
     model.dispose();
-    log.info({ step, status, peakRssMb: Math.round(done.perf.peak_rss_mb), meanTokPerSec: Math.round(done.perf.mean_tokens_per_s) }, 'done');
+    log.info({ step, status: failed ? 'failed' : status, peakRssMb: Math.round(done.perf.peak_rss_mb), meanTokPerSec: Math.round(done.perf.mean_tokens_per_s) }, 'done');
     emit({ kind: 'done', step, status });
   }
   return {
