@@ -8,6 +8,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import path from 'node:path';
 import { readSafetensors, writeSafetensors, type StInput } from '../io/safetensors.ts';
 import { type ModelConfig, type ParamSpec, paramSpecs, parseConfig } from './config.ts';
+import { configJsonText } from './config_json.ts';
 import { buildModel } from './index.ts';
 import type { CausalLM, HostTensor } from './lm.ts';
 
@@ -101,7 +102,7 @@ export function saveCheckpointWeights(dir: string, config: ModelConfig, weights:
       if (w.data.length !== s.shape.reduce((a, b) => a * b, 1)) throw new Error(`saving ${MODEL_FILE}: tensor '${s.name}' has ${w.data.length} values, shape [${s.shape}]`);
       tensors.set(s.name, { shape: s.shape, data: w.data });
     }
-    writeFileSynced(path.join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+    writeFileSynced(path.join(tmp, CONFIG_FILE), configJsonText(config));
     writeSafetensors(path.join(tmp, MODEL_FILE), tensors);
     if (opts.tokenizer) {
       const json = 'json' in opts.tokenizer ? opts.tokenizer.json : readFileSync(opts.tokenizer.file, 'utf8');
