@@ -32,7 +32,8 @@ export interface SpecialToken {
 /** Pair key for merge tables: ids stay below 2^21. */
 export const pairKey = (a: number, b: number): number => a * 2097152 + b;
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a leading U+FEFF is text, as in HF's decoder; the default would drop it from decode's output.
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const CACHE_LIMIT = 1 << 18;
 
 export interface ByteLevelBpeInit {
