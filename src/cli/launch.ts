@@ -18,6 +18,9 @@ passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn chec
 usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
   mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
   srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
+Ctrl-C or SIGTERM is passed to mpirun, which sends SIGTERM to every rank (allowing them 120 s before
+SIGKILL): the ranks finish the current step together, rank 0 writes a checkpoint, and lrnn launch exits
+130 (SIGINT) or 143 (SIGTERM) once mpirun has exited.
 Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
   async run(argv) {
     // Flags stop at the first word that is not one of ours: the rest is the command to launch.
@@ -41,13 +44,31 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...args])}`);
     if (ours.includes('--dry-run')) return 0;
+    // mpirun runs in its own process group, so a terminal's Ctrl-C reaches it once, through us. SIGINT and
+    // SIGTERM are forwarded; mpirun passes SIGTERM on to every rank (each finishes its step and rank 0 writes
+    // a checkpoint, see signals.ts) and we exit only after mpirun has, with 130/143.
     return await new Promise<number>((resolve, reject) => {
-      const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
-      child.on('error', (e) => reject(new Error(`could not start mpirun: ${e.message} (apt-get install -y openmpi-bin)`)));
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+      const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env }, detached: true });
+      let got: NodeJS.Signals | null = null;
+      const forward = (sig: NodeJS.Signals) => () => {
+        got ??= sig;
+        process.stderr.write(`\nlrnn launch: ${sig}: passing it to mpirun; waiting for the ranks to stop\n`);
+        child.kill(sig);
+      };
+      const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, forward(sig)] as const);
+      for (const [sig, h] of handlers) process.on(sig, h);
+      const done = () => { for (const [sig, h] of handlers) process.off(sig, h); };
+      child.on('error', (e) => { done(); reject(new Error(`could not start mpirun: ${e.message} (apt-get install -y openmpi-bin)`)); });
+      child.on('exit', (code, signal) => {
+        done();
+        if (got) resolve(SIGNAL_CODES[got]);
+        else resolve(code ?? (signal ? SIGNAL_CODES[signal] ?? 1 : 1));
+      });
     });
   },
 };
+
+const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137 };
 
 function flag(ours: string[], name: string): string | undefined {
   const k = ours.indexOf(name);

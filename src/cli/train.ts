@@ -1,14 +1,14 @@
 // `lrnn train RECIPE [--resume RUN_DIR] [--section.key=value …]`: load and validate the recipe (nothing is
 // written when it is bad: exit 2 naming the key), open the data (preparing the built-in mix when missing),
 // build the logger and progress bar, run src/train/trainer.ts, print the final evaluation.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { createLogger } from '../log/logger.ts';
 import { ProgressBar } from '../log/progress.ts';
 import { textTable } from '../eval/table.ts';
-import { checkResumeModel, latestCheckpoint, RESOLVED_CONFIG_FILE, ResumeError } from '../train/checkpointing.ts';
+import { checkResumeModel, cleanRunDir, latestCheckpoint, RESOLVED_CONFIG_FILE, ResumeError } from '../train/checkpointing.ts';
 import { readConfig } from '../models/checkpoint.ts';
 import { DataConfigError, openRunData } from '../train/data.ts';
 import { modelConfigFromRecipe } from '../train/model_config.ts';
@@ -16,6 +16,8 @@ import type { DataCursor } from '../train/sources.ts';
 import { train } from '../train/trainer.ts';
 import { parseFlags, type Command } from './command.ts';
 import { UsageError } from './errors.ts';
+import { checkModel, checkpointBytes, checkRunDir, clearFailedRun, runDirState } from './preflight.ts';
+import { onStopSignals } from './signals.ts';
 
 const CONFIG_KEY = /^--(name|out_dir|backend|(model|data|train|eval|checkpoint|log)\.[A-Za-z0-9_.]+)=/;
 
@@ -31,11 +33,17 @@ mamba-small-negeig, deltanet-340m[-negeig], mamba-370m[-negeig]). Overrides are 
 The run folder is <out_dir>/<name> (default checkpoints/<recipe name>): config.resolved.toml,
 metrics.jsonl (one JSON line per step: the contract of 'lrnn compare'), train.log (pino JSON lines) and
 checkpoint-<step>/ folders (checkpoint-format.md; keep_last newest plus checkpoint-best).
-When data.dir has no dataset, the built-in text+code+math mix is prepared first (unless --no-prepare).
+When the default data.dir (data/lrnn-mix) has no dataset, the built-in text+code+math mix is prepared first
+(unless --no-prepare); any other data.dir must hold a dataset already ('lrnn prepare --out DIR').
+Before the first step the recipe is checked against the data and the machine (vocab_size not below the
+tokenizer's, shapes, memory, a writable run folder, free disk for one checkpoint). A run that stopped before
+its first checkpoint is replaced by a plain re-run; a checkpointed one is continued with --resume.
 --resume continues the newest checkpoint of RUN_DIR exactly (weights, AdamW moments, step, data cursor,
-RNG); overrides then apply on top of the run's config.resolved.toml. Ctrl-C stops after the current step
-and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 bad recipe or input,
-130 interrupted.`,
+RNG); overrides then apply on top of the run's config.resolved.toml, temp folders of interrupted saves are
+cleaned, and a damaged newest checkpoint is set aside (checkpoint-<step>.damaged) for the newest intact one.
+Ctrl-C or SIGTERM stops after the current step and writes a checkpoint (status "interrupted"); a second
+one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 bad recipe or input,
+130 interrupted by SIGINT, 143 by SIGTERM.`,
   async run(argv) {
     const overrides = argv.filter((a) => CONFIG_KEY.test(a));
     const { values, positionals } = parseFlags(argv.filter((a) => !CONFIG_KEY.test(a)), {
@@ -50,23 +58,27 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
     let config: RunConfig;
     let resume: ReturnType<typeof latestCheckpoint> | undefined;
     let runDir: string;
+    let replaceFailed = false;
+    const notes: string[] = []; // warnings found before the logger exists; also written to train.log
+    const warn = (m: string) => { notes.push(m); process.stderr.write(`lrnn train: warning: ${m}\n`); };
     try {
       if (values.resume) {
         const file = path.join(values.resume, RESOLVED_CONFIG_FILE);
         if (!existsSync(file)) throw new UsageError(`--resume ${values.resume}: no ${RESOLVED_CONFIG_FILE} (not a run folder of lrnn train)`);
         config = loadConfig(file, overrides).config;
         runDir = values.resume;
+        for (const m of cleanRunDir(runDir)) warn(m);
         try {
-          resume = latestCheckpoint(runDir);
+          resume = latestCheckpoint(runDir, warn);
         } catch (e) {
           throw new UsageError(`--resume: ${(e as Error).message}`);
         }
       } else {
         config = loadConfig(positionals[0]!, overrides).config;
         runDir = path.join(config.out_dir, config.name);
-        if (existsSync(path.join(runDir, 'metrics.jsonl'))) {
-          throw new UsageError(`run folder ${runDir} already has a run: continue it with --resume ${runDir}, or pick another --name=...`);
-        }
+        const st = runDirState(runDir);
+        if (st === 'taken') throw new UsageError(`run folder ${runDir} already has a run: continue it with --resume ${runDir}, or pick another --name=...`);
+        replaceFailed = st === 'replace';
       }
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message);
@@ -80,7 +92,12 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
     const world = getWorld();
     const main = world.rank === 0;
     await initBackend({ backend: config.backend, blasThreads: Number(process.env.LRNN_BLAS_THREADS ?? 1) });
-    if (main && !values.resume && !values['no-prepare'] && !existsSync(path.join(config.data.dir, 'manifest.json'))) {
+    if (main && !values.resume && !existsSync(path.join(config.data.dir, 'manifest.json'))) {
+      // Only the default folder is prepared implicitly: a mistyped data.dir must not download corpora and
+      // write hundreds of MB somewhere unexpected.
+      if (values['no-prepare'] || path.resolve(config.data.dir) !== path.resolve('data/lrnn-mix')) {
+        throw new UsageError(`data.dir: '${config.data.dir}' has no manifest.json (no prepared dataset there): run 'lrnn prepare --out ${config.data.dir}' first${values['no-prepare'] ? '' : ' (lrnn train prepares only the default data/lrnn-mix by itself)'}`);
+      }
       const { prepareDataset } = await import('../data/index.ts');
       process.stderr.write(`lrnn train: ${config.data.dir} has no dataset; preparing the built-in text+code+math mix (once)\n`);
       const rep = await prepareDataset({ out: config.data.dir, log: (m) => process.stderr.write(`prepare: ${m}\n`) });
@@ -90,9 +107,18 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
     try {
       if (world.size > 1) world.barrier(); // rank 0 may have been preparing the data
       run = await openRunData(config, resume?.state.data_cursor as DataCursor | undefined, { rank: world.rank, worldSize: world.size });
-      modelConfig = modelConfigFromRecipe(config.model, run.vocabSize);
+      try {
+        modelConfig = modelConfigFromRecipe(config.model, run.vocabSize);
+      } catch (e) {
+        // Every failure here is a recipe whose [model] values do not fit together.
+        const msg = (e as Error).message;
+        throw new UsageError(/^model\./.test(msg) ? msg : /hidden_size|num_heads/.test(msg) ? `model.hidden_size / model.num_heads: ${msg}` : `[model]: ${msg}`);
+      }
+      const params = checkModel(modelConfig, run.vocabSize, config.model.vocab_size);
+      if (main) checkRunDir(runDir, checkpointBytes(params));
     } catch (e) {
-      if (e instanceof DataConfigError || /^model\./.test((e as Error).message)) throw new UsageError((e as Error).message);
+      await run?.data.close?.();
+      if (e instanceof DataConfigError) throw new UsageError((e as Error).message);
       throw e;
     }
     if (resume) {
@@ -103,19 +129,19 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
         throw e instanceof ResumeError ? new UsageError(e.message) : e;
       }
     }
+    if (main && replaceFailed) {
+      clearFailedRun(runDir);
+      warn(`${runDir} held a run that stopped before its first checkpoint; starting it over`);
+    }
+    if (main && !resume) for (const m of cleanRunDir(runDir)) warn(m);
 
     // --- logger, progress bar, Ctrl-C
     const bar = new ProgressBar({ total: config.train.steps, startStep: resume?.state.step ?? 0, enabled: main ? config.log.progress : false });
     const { log } = main
       ? createLogger({ level: config.log.level, file: path.join(runDir, 'train.log'), terminal: values.json ? (l) => process.stderr.write(l) : (l) => bar.print(l), base: { run: config.name } })
       : createLogger({ level: 'warn', terminal: (l) => process.stderr.write(l), base: { run: config.name, rank: world.rank } });
-    const ac = new AbortController();
-    const onSigint = () => {
-      if (ac.signal.aborted) process.exit(130);
-      ac.abort();
-      process.stderr.write('\nlrnn train: stopping after this step (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSigint);
+    for (const m of notes) log.warn(m);
+    const stop = onStopSignals('lrnn train', 'after this step, writing a checkpoint');
     // Data parallel: a native watchdog aborts the whole job, naming this rank and step, when no step completes
     // within LRNN_STEP_TIMEOUT_S (default 600 s, evaluation and checkpoint included): a hung or dead peer
     // otherwise leaves every other rank blocked in MPI forever.
@@ -127,7 +153,7 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
     try {
       result = await train({
         config, runDir, modelConfig, data: run.data, evalData: run.evalData, tokenBytes: run.tokenBytes,
-        tokenizer: { file: run.tokenizerFile }, log, signal: ac.signal, world, ...(resume ? { resume } : {}),
+        tokenizer: { file: run.tokenizerFile }, log, signal: stop.signal, world, ...(resume ? { resume } : {}),
         onEvent: (e) => {
           if (e.kind === 'step' && watch) world.watchdog(e.step + 1, stepTimeoutMs);
           if (e.kind === 'step' && hangAt && hangAt.rank === world.rank && hangAt.step === e.step) hang();
@@ -135,14 +161,21 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
           if (e.kind === 'done') bar.done();
         },
       });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      // A full disk names the run folder when the error itself names no file.
+      if (err.code === 'ENOSPC' && !err.message.includes(path.sep)) err.message = `${err.message} (writing in ${runDir})`;
+      log.error({ status: 'failed', err: err.message }, `run failed: ${err.message}`);
+      throw e;
     } finally {
       if (watch) world.watchdog(0, 0);
-      process.off('SIGINT', onSigint);
+      stop.dispose();
       await run.data.close?.();
     }
+    const interrupted = result.status === 'interrupted' ? stop.exitCode() ?? 130 : 0;
 
     // --- summary
-    if (!main) return result.status === 'completed' ? 0 : 1;
+    if (!main) return result.status === 'completed' ? 0 : interrupted || 1;
     if (values.json) {
       console.log(JSON.stringify({ run_dir: runDir, ...result }));
     } else {
@@ -159,7 +192,7 @@ and writes a checkpoint. Exit codes: 0 done, 1 failure or too many NaN/Inf steps
       console.error(`lrnn train: stopped: ${result.nonfiniteCount} NaN/Inf steps (train.max_nonfinite_steps = ${config.train.max_nonfinite_steps}); see ${path.join(runDir, 'metrics.jsonl')}`);
       return 1;
     }
-    return result.status === 'interrupted' ? 130 : 0;
+    return interrupted;
   },
 };
 

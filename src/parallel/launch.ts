@@ -1,5 +1,6 @@
 // Builds the mpirun command line for `lrnn launch`: one process per core, binding off (each rank runs BLAS
-// and libuv threads; default core binding pins 2 ranks to one core across namespaces, mpi.md §5),
+// and libuv threads; default core binding pins 2 ranks to one core across namespaces, mpi.md §5), time for
+// ranks to stop cleanly after a signal,
 // root allowed when running as root, oversubscription when ranks outnumber cores, single-threaded V8 GC when
 // ranks share a host.
 import os from 'node:os';
@@ -16,12 +17,17 @@ export interface LaunchOptions {
   command: string[];
 }
 
+/** Seconds mpirun waits after forwarding SIGTERM before it kills the ranks. */
+export const SIGKILL_TIMEOUT_S = 120;
+
 export function lrnnBin(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lrnn.js');
 }
 
 export function mpirunCommand(o: LaunchOptions): { cmd: string; args: string[]; env: Record<string, string> } {
-  const args = ['-np', String(o.nproc), '--bind-to', 'none'];
+  // On SIGINT/SIGTERM mpirun sends SIGTERM to every rank and SIGKILL odls_base_sigkill_timeout seconds later
+  // (default 1): too soon for a rank to finish its step and write the checkpoint, so allow 120 s.
+  const args = ['-np', String(o.nproc), '--bind-to', 'none', '--mca', 'odls_base_sigkill_timeout', String(SIGKILL_TIMEOUT_S)];
   const env: Record<string, string> = {};
   if (process.getuid?.() === 0) {
     args.push('--allow-run-as-root');

@@ -2,11 +2,12 @@
 // `keep_last` kept) and checkpoint-best/ (best mean validation loss). Each is a complete folder of
 // checkpoint-format.md (weights, optimizer moments, trainer_state.json) plus config.resolved.toml; the
 // resolved config is also inside trainer_state.json (`run_config`) so the folder alone reproduces the run.
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { configToToml } from '../config/load.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { readOptimizerState, readTrainerState, saveCheckpoint, type TrainerState } from '../models/checkpoint.ts';
+import { verifyCheckpoint } from '../models/checkpoint_verify.ts';
 import type { CausalLM, ModelConfig } from '../models/index.ts';
 import type { AdamW } from '../optim/adamw.ts';
 
@@ -54,22 +55,73 @@ export function saveTrainingCheckpoint(a: SaveArgs): string {
   return dir;
 }
 
-/** Deletes all but the newest `keep` periodic checkpoints (checkpoint-best is never touched). */
+/**
+ * Deletes all but the newest `keep` periodic checkpoints (checkpoint-best is never touched). Each folder is
+ * first renamed to a `.tmp-pruned-` name, so a kill during the deletion leaves a temp folder that the next
+ * start removes, never a half-deleted checkpoint-<step>.
+ */
 export function pruneCheckpoints(runDir: string, keep: number): string[] {
   const all = listCheckpoints(runDir);
   const gone = all.slice(0, Math.max(0, all.length - keep)).map((c) => c.dir);
-  for (const d of gone) rmSync(d, { recursive: true, force: true });
+  for (const d of gone) {
+    const aside = path.join(runDir, `.tmp-pruned-${path.basename(d)}-${process.pid}-${Date.now()}`);
+    renameSync(d, aside);
+    rmSync(aside, { recursive: true, force: true });
+  }
   return gone;
 }
 
-/** The newest periodic checkpoint of a run folder and its state; an error naming the folder when none. */
-export function latestCheckpoint(runDir: string): { dir: string; state: FullTrainerState } {
+const TEMP = /^\.tmp-(?:old-|pruned-)?(checkpoint-(?:\d+|best)|final)-\d+-\d+$/;
+
+/**
+ * Cleans what an interrupted save or prune left in a run folder (call before a start or resume): `.tmp-*`
+ * folders are removed, except that a `.tmp-old-X` whose X is missing (killed between the two renames of a
+ * save) is renamed back to X, since it is the last good copy. Returns one line per action, for the log.
+ */
+export function cleanRunDir(runDir: string): string[] {
+  if (!existsSync(runDir)) return [];
+  const done: string[] = [];
+  const names = readdirSync(runDir).filter((n) => TEMP.test(n)).sort();
+  for (const n of names) {
+    const m = TEMP.exec(n)!;
+    const target = path.join(runDir, m[1]!);
+    if (n.startsWith('.tmp-old-') && !existsSync(target)) {
+      renameSync(path.join(runDir, n), target);
+      done.push(`restored ${target} from ${n} (a save was interrupted)`);
+    } else {
+      rmSync(path.join(runDir, n), { recursive: true, force: true });
+      done.push(`removed ${path.join(runDir, n)} (left by an interrupted save or prune)`);
+    }
+  }
+  return done;
+}
+
+/**
+ * The newest intact periodic checkpoint of a run folder and its state. A damaged newer one (truncated or
+ * missing file, bad header or JSON) is renamed to checkpoint-<step>.damaged, nothing deleted, and reported
+ * through `warn`, naming it and the fault. Throws naming the folder when no intact checkpoint is left.
+ */
+export function latestCheckpoint(runDir: string, warn: (msg: string) => void = () => {}): { dir: string; state: FullTrainerState } {
   const all = listCheckpoints(runDir);
   if (all.length === 0) throw new Error(`${runDir}: no checkpoint-<step> folder to resume from`);
-  const dir = all[all.length - 1]!.dir;
-  const state = readTrainerState(dir) as FullTrainerState;
-  if (!state.run_config || !state.stability) throw new Error(`${dir}/trainer_state.json: missing run_config/stability (not written by lrnn train)`);
-  return { dir, state };
+  const damaged: string[] = [];
+  for (let i = all.length - 1; i >= 0; --i) {
+    const dir = all[i]!.dir;
+    try {
+      verifyCheckpoint(dir, { training: true });
+      const state = readTrainerState(dir) as FullTrainerState;
+      if (!state.run_config || !state.stability) throw new Error(`${dir}/trainer_state.json: missing run_config/stability (not written by lrnn train)`);
+      if (damaged.length) warn(`resuming from ${dir}, the newest intact checkpoint`);
+      return { dir, state };
+    } catch (e) {
+      let aside = `${dir}.damaged`;
+      for (let k = 2; existsSync(aside); ++k) aside = `${dir}.damaged-${k}`;
+      renameSync(dir, aside);
+      damaged.push(dir);
+      warn(`checkpoint ${dir} is damaged (${(e as Error).message}); moved it to ${path.basename(aside)} and trying an older one`);
+    }
+  }
+  throw new Error(`${runDir}: no intact checkpoint-<step> folder to resume from (damaged: ${damaged.map((d) => path.basename(d)).join(', ')})`);
 }
 
 /** Restores optimizer moments and step from a checkpoint folder. */
