@@ -185,6 +185,47 @@ def patch_mamba_neg_eigval():
     return 'transformers 4.x: modeling_mamba.MambaMixer.slow_forward', restore
 
 
+def use_torch_ops_for_fla() -> str:
+    """Runs fla's DeltaNet model code on a CPU: the triton kernels it calls are replaced by torch code, fla's own
+    naive references where it ships them (delta_rule_recurrence, rms_norm_ref). Everything else (config,
+    weight loading, layer wiring, beta doubling for allow_neg_eigval) stays fla's. Float32 inference only."""
+    import torch
+    import torch.nn.functional as F
+    import fla.layers.delta_net as dn_layer
+    from fla.modules import RMSNorm, ShortConvolution
+    from fla.modules.layernorm import rms_norm_ref
+    from fla.modules.mlp import SwiGLULinear
+    from fla.ops.delta_rule.naive import delta_rule_recurrence
+
+    def delta_rule(q, k, v, beta, scale=None, initial_state=None, output_final_state=False, cu_seqlens=None,
+                   use_qk_l2norm_in_kernel=False, **kwargs):  # q, k [B,T,H,K]; v [B,T,H,V]; beta [B,T,H]
+        if initial_state is not None or cu_seqlens is not None or scale not in (None, q.shape[-1] ** -0.5):
+            raise NotImplementedError('torch delta rule: whole sequences from the zero state only')
+        if use_qk_l2norm_in_kernel:  # fla's l2norm_fwd: x / sqrt(sum(x^2) + 1e-6)
+            q, k = (x.float() / torch.sqrt((x.float() * x.float()).sum(-1, keepdim=True) + 1e-6) for x in (q, k))
+        o, state = delta_rule_recurrence(*(x.transpose(1, 2) for x in (q, k, v, beta)), output_final_state=output_final_state)
+        return o.transpose(1, 2), state
+
+    def rms_norm(self, x, residual=None, prenorm=False, residual_in_fp32=False):
+        return rms_norm_ref(x, self.weight, self.bias, residual=residual, eps=self.eps, prenorm=prenorm, upcast=True)
+
+    def short_conv(self, x, residual=None, mask=None, cache=None, output_final_state=False, cu_seqlens=None, **kwargs):
+        if residual is not None or mask is not None or cache is not None or cu_seqlens is not None:
+            raise NotImplementedError('torch short convolution: whole sequences only')
+        T = x.shape[1]
+        y = F.conv1d(x.transpose(1, 2), self.weight, self.bias, padding=self.kernel_size[0] - 1, groups=self.hidden_size)[..., :T]
+        y = y.transpose(1, 2)
+        return (F.silu(y) if self.activation in ('silu', 'swish') else y), None
+
+    dn_layer.fused_recurrent_delta_rule = delta_rule
+    dn_layer.chunk_delta_rule = delta_rule
+    RMSNorm.forward = rms_norm
+    ShortConvolution.forward = short_conv
+    SwiGLULinear.forward = lambda self, x, y, weight, bias: F.linear(F.silu(x) * y, weight, bias)
+    return ("fla's model code on CPU with torch ops: fla.ops.delta_rule.naive.delta_rule_recurrence, "
+            'fla.modules.layernorm.rms_norm_ref, torch conv1d and SwiGLU')
+
+
 def load_model(ckpt: Path, config: dict, device: str, patch: bool):
     """(model in eval mode, a note on the patch, a function that undoes the patch)."""
     import torch
@@ -202,16 +243,17 @@ def load_model(ckpt: Path, config: dict, device: str, patch: bool):
             import fla  # noqa: F401  (registers fla's models with transformers when triton imports)
             from fla.models import DeltaNetForCausalLM
         except ImportError as e:
-            raise BadInput(f'DeltaNet needs flash-linear-attention with triton ({e}); fla registers its models only when '
-                           'triton imports, and its kernels run on a GPU (pip install flash-linear-attention triton)') from e
+            raise BadInput(f'DeltaNet needs flash-linear-attention and triton ({e}); fla registers its models only when '
+                           'triton imports (pip install flash-linear-attention triton)') from e
         if device == 'cpu':
-            raise BadInput("DeltaNet: fla's kernels are triton kernels and need a GPU (--device cuda); "
-                           'there is no CPU path through fla')
+            note = use_torch_ops_for_fla()
         cls = DeltaNetForCausalLM
     else:
         raise BadInput(f"{ckpt / 'config.json'}: model_type {model_type!r} (expected 'mamba' or 'delta_net')")
     import transformers
     kw = {'dtype': torch.float32} if int(transformers.__version__.split('.')[0]) >= 5 else {'torch_dtype': torch.float32}
+    if model_type == 'delta_net':
+        kw['attn_mode'] = 'fused_recurrent'  # fla's chunk kernel refuses float32 (bf16 only); the recurrent one is exact
     model, info = cls.from_pretrained(str(ckpt), output_loading_info=True, **kw)
     bad = {k: v for k, v in info.items() if v and k in ('missing_keys', 'unexpected_keys', 'mismatched_keys', 'error_msgs')}
     if bad:
