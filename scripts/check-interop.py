@@ -10,12 +10,16 @@ reads its result from --lrnn-json) and prints both sums and their relative diffe
 
 For Mamba with allow_neg_eigval = true, transformers' scan is patched to the [-1,1] map 2*exp(dA) - 1 first
 (stock transformers ignores the flag and silently runs exp(dA)); the patch is the one in the README.
-DeltaNet needs fla with triton, which registers fla's models only when triton imports, and a GPU
-for fla's kernels.
+DeltaNet needs fla and triton: fla registers its models only when triton imports. On a CUDA GPU fla's
+own kernels run (attn_mode fused_recurrent, float32: the chunk kernel takes bf16 only); on a CPU the
+triton kernels fla's DeltaNet calls are swapped for torch code (fla's naive delta-rule recurrence and
+RMSNorm references, torch conv1d and SwiGLU) under fla's model code. --device picks (default: cuda when
+available).
 
 Needs Python >= 3.9 with torch, transformers (4.x or 5.x), safetensors and tokenizers; for DeltaNet also
-flash-linear-attention and triton on a CUDA GPU. Make such an environment with
+flash-linear-attention and triton. Make such an environment with
     python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors tokenizers
+    .venv/bin/pip install flash-linear-attention triton      # DeltaNet
 and run  .venv/bin/python scripts/check-interop.py CHECKPOINT --data FILE  from the repository root.
 
 Exit codes: 0 the numbers agree within --tol, 1 they do not (or an internal failure), 2 bad input or a
