@@ -6,12 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { fixturesDir } from '../models/fixtures.ts';
+import { fixtureDir } from '../testing/fixtures.ts';
 import { main } from './main.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lrnn-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const FIX = fixturesDir();
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '', err = '';
@@ -30,9 +29,9 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 for (const model of ['deltanet', 'mamba']) {
-  test(`lrnn init + generate (${model})`, { skip: FIX ? false : 'no fixture tokenizer' }, async () => {
+  test(`lrnn init + generate (${model})`, async () => {
     const dir = path.join(tmp, model);
-    const tok = path.join(FIX!, 'mamba-std', 'tokenizer.json');
+    const tok = path.join(fixtureDir('mamba-std'), 'tokenizer.json');
     const init = await run(['init', '--model', model, '--size', 'tiny', '--allow-neg-eigval', '--tokenizer', tok, '--seed', '5', '--out', dir, '--json']);
     assert.equal(init.code, 0, init.err);
     const summary = JSON.parse(init.out);

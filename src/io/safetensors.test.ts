@@ -2,21 +2,20 @@
 // conversions, and a clear error naming file and tensor for every kind of damage.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
-import { fixturesDir, NO_FIXTURES } from '../models/fixtures.ts';
+import { fixtureDir } from '../testing/fixtures.ts';
 import { parseSafetensors, readSafetensors, serializeSafetensors, SafetensorsError } from './safetensors.ts';
 
-const FIX = fixturesDir() ?? '';
-const skip = FIX ? false : NO_FIXTURES;
-const fixtures = ['delta_net-std', 'mamba-neg'];
+const fixtures = ['delta_net-std', 'mamba-neg'] as const;
 
 function bytesOf(tensors: Map<string, { shape: number[]; data: Float32Array }>, meta: Record<string, string> = {}): Buffer {
   return Buffer.concat(serializeSafetensors(tensors, meta));
 }
 
-test('re-saving the fixture weights is byte-identical (canonical form)', { skip }, () => {
+test('re-saving the fixture weights is byte-identical (canonical form)', () => {
   for (const f of fixtures) {
-    const file = `${FIX}/${f}/model.safetensors`;
+    const file = path.join(fixtureDir(f), 'model.safetensors');
     const orig = readFileSync(file);
     const { tensors, metadata } = readSafetensors(file);
     assert.deepEqual(metadata, { format: 'pt' });
@@ -28,8 +27,8 @@ test('re-saving the fixture weights is byte-identical (canonical form)', { skip 
   }
 });
 
-test('I64 input ids and F32 scalars of expected.safetensors are read', { skip }, () => {
-  const { tensors } = readSafetensors(`${FIX}/delta_net-std/expected.safetensors`);
+test('I64 input ids and F32 scalars of expected.safetensors are read', () => {
+  const { tensors } = readSafetensors(path.join(fixtureDir('delta_net-std'), 'expected.safetensors'));
   const ids = tensors.get('input_ids')!;
   assert.equal(ids.dtype, 'I64');
   assert.deepEqual(ids.shape, [2, 70]);

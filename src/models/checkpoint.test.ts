@@ -13,7 +13,7 @@ import {
   saveCheckpointWeights,
 } from './checkpoint.ts';
 import { makeConfig, noWeightDecay, paramSpecs, sizeOptions } from './config.ts';
-import { fixturesDir } from './fixtures.ts';
+import { fixtureDir } from '../testing/fixtures.ts';
 import { initWeights } from './init.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lrnn-ckpt-'));
@@ -139,9 +139,9 @@ test('trainer_state.json and optimizer.safetensors are validated', () => {
   assert.throws(() => readOptimizerState(dir, config), /optimizer\.safetensors: tensor 'backbone\.norm_f\.weight\.exp_avg': shape \[63\]/);
 });
 
-test('fixture folders load and re-save to byte-identical model.safetensors', { skip: fixturesDir() ? false : 'no fixtures' }, () => {
-  for (const name of ['delta_net-neg', 'mamba-std']) {
-    const src = path.join(fixturesDir()!, name);
+test('fixture folders load and re-save to byte-identical model.safetensors', () => {
+  for (const name of ['delta_net-neg', 'mamba-std'] as const) {
+    const src = fixtureDir(name);
     const { config: c, weights: w } = readCheckpointWeights(src);
     const dir = path.join(tmp, 're-' + name);
     saveCheckpointWeights(dir, c, w, { tokenizer: { file: path.join(src, 'tokenizer.json') } });

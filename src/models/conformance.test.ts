@@ -9,14 +9,13 @@ import { initBackend } from '../backend/index.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { assertClose, maxAbsDiff } from '../testing/assert.ts';
 import { loadCheckpoint } from './checkpoint.ts';
-import { FIXTURE_NAMES, fixturesDir, NO_FIXTURES } from './fixtures.ts';
+import { FIXTURE_NAMES, fixtureDir } from '../testing/fixtures.ts';
 
-const FIX = fixturesDir();
 before(async () => { await initBackend(); });
 
 for (const name of FIXTURE_NAMES) {
-  test(`${name}: logits, loss and every gradient match the float64 reference`, { skip: FIX ? false : NO_FIXTURES }, () => {
-    const dir = path.join(FIX!, name);
+  test(`${name}: logits, loss and every gradient match the float64 reference`, () => {
+    const dir = fixtureDir(name);
     const model = loadCheckpoint(dir);
     const exp = readSafetensors(path.join(dir, 'expected.safetensors')).tensors;
     const train = readSafetensors(path.join(dir, 'train_expected.safetensors')).tensors;

@@ -11,14 +11,13 @@ import { readSafetensors } from '../io/safetensors.ts';
 import { AdamW } from '../optim/adamw.ts';
 import { assertClose } from '../testing/assert.ts';
 import { loadCheckpoint } from './checkpoint.ts';
-import { FIXTURE_NAMES, fixturesDir, NO_FIXTURES } from './fixtures.ts';
+import { FIXTURE_NAMES, fixtureDir } from '../testing/fixtures.ts';
 
-const FIX = fixturesDir();
 before(async () => { await initBackend(); });
 
 for (const name of FIXTURE_NAMES) {
-  test(`${name}: 5 AdamW steps match the float64 reference`, { skip: FIX ? false : NO_FIXTURES }, () => {
-    const dir = path.join(FIX!, name);
+  test(`${name}: 5 AdamW steps match the float64 reference`, () => {
+    const dir = fixtureDir(name);
     const model = loadCheckpoint(dir);
     const exp = readSafetensors(path.join(dir, 'expected.safetensors')).tensors;
     const train = readSafetensors(path.join(dir, 'train_expected.safetensors'));

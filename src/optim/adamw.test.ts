@@ -4,11 +4,11 @@
 // (The full 5-step conformance with the model's backward is src/optim/adamw_fixture.test.ts.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { assertClose, randn } from '../testing/assert.ts';
+import { fixtureDir } from '../testing/fixtures.ts';
 import { AdamW, adamwIsNative, isNoDecay, type ParamSpec } from './adamw.ts';
-
-const FIX = '/work/shared/spec/fixtures';
 
 /** Minimal safetensors reader for F32 tensors (enough for the fixtures). */
 function readSafetensors(file: string): { meta: Record<string, string>; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
@@ -27,9 +27,9 @@ function readSafetensors(file: string): { meta: Record<string, string>; tensors:
   return { meta, tensors };
 }
 
-for (const fixture of ['delta_net-std', 'mamba-neg']) {
+for (const fixture of ['delta_net-std', 'mamba-neg'] as const) {
   test(`${fixture}: no-decay set equals the fixture's no_decay list`, () => {
-    const { meta, tensors } = readSafetensors(`${FIX}/${fixture}/train_expected.safetensors`);
+    const { meta, tensors } = readSafetensors(path.join(fixtureDir(fixture), 'train_expected.safetensors'));
     const params: ParamSpec[] = [...tensors].filter(([k]) => k.startsWith('grad.')).map(([k, t]) => ({ name: k.slice(5), shape: t.shape }));
     const opt = new AdamW(params, { betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
     assert.deepEqual([...opt.noDecay].sort(), meta.no_decay!.split(',').sort());
@@ -38,8 +38,8 @@ for (const fixture of ['delta_net-std', 'mamba-neg']) {
   });
 
   test(`${fixture}: first AdamW step on the fixture gradients matches the closed form`, () => {
-    const model = readSafetensors(`${FIX}/${fixture}/model.safetensors`).tensors;
-    const { tensors } = readSafetensors(`${FIX}/${fixture}/train_expected.safetensors`);
+    const model = readSafetensors(path.join(fixtureDir(fixture), 'model.safetensors')).tensors;
+    const { tensors } = readSafetensors(path.join(fixtureDir(fixture), 'train_expected.safetensors'));
     const grads = new Map([...tensors].filter(([k]) => k.startsWith('grad.')).map(([k, t]) => [k.slice(5), t.data.slice()]));
     const params: ParamSpec[] = [...grads.keys()].map((name) => ({ name, shape: model.get(name)!.shape }));
     const values = new Map(params.map((p) => [p.name, model.get(p.name)!.data.slice()]));

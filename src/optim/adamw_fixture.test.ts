@@ -2,23 +2,23 @@
 // the same batch, from the fixture weights, through the model's own forward and backward. Checks the
 // losses before each step and after the last, and every tensor after the five steps.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { f32, initBackend } from '../backend/index.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { loadCheckpoint } from '../models/checkpoint.ts';
 import { assertClose } from '../testing/assert.ts';
+import { FIXTURE_NAMES, fixtureDir } from '../testing/fixtures.ts';
 import { AdamW } from './adamw.ts';
 
-const FIX = '/work/shared/spec/fixtures';
-
-for (const fixture of ['delta_net-std', 'delta_net-neg', 'mamba-std', 'mamba-neg']) {
-  test(`${fixture}: 5 AdamW steps reproduce PyTorch's losses and final weights`, { skip: !existsSync(`${FIX}/${fixture}`) && 'fixtures not present' }, async () => {
+for (const fixture of FIXTURE_NAMES) {
+  test(`${fixture}: 5 AdamW steps reproduce PyTorch's losses and final weights`, async () => {
     await initBackend();
-    const model = loadCheckpoint(`${FIX}/${fixture}`);
-    const exp = readSafetensors(`${FIX}/${fixture}/expected.safetensors`).tensors;
-    const train = readSafetensors(`${FIX}/${fixture}/train_expected.safetensors`).tensors;
+    const dir = fixtureDir(fixture);
+    const model = loadCheckpoint(dir);
+    const exp = readSafetensors(path.join(dir, 'expected.safetensors')).tensors;
+    const train = readSafetensors(path.join(dir, 'train_expected.safetensors')).tensors;
     const ids = exp.get('input_ids')!;
     const tokens = tf.tensor2d(Int32Array.from(ids.data), ids.shape as [number, number], 'int32');
     const names = [...model.params.keys()];

@@ -2,19 +2,18 @@
 // spec fixtures, a freshly trained file, the prepared dataset's file when present); decode(encode(x)) == x
 // on emoji, CJK, NUL, 0xFF-derived text and every corpus; the trainer is deterministic and writes the profile.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { readManifest } from '../data/manifest.ts';
 import { readTextShard } from '../data/shards.ts';
+import { FIXTURE_NAMES, fixtureDir } from '../testing/fixtures.ts';
 import { ByteLevelBpe } from './bpe.ts';
 import { byteLevelTokenizerJson, loadTokenizer, tokenizerFromJson } from './tokenizer_json.ts';
 import { trainBpeOnTexts } from './trainer.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const fixtures = '/work/shared/spec/fixtures';
-const fixtureDirs = existsSync(fixtures) ? readdirSync(fixtures).filter((d) => existsSync(path.join(fixtures, d, 'tokenizer.json'))) : [];
 
 const PROSE = `It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.
 However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well
@@ -85,9 +84,9 @@ test('our encoder matches @huggingface/tokenizers ids on a trained tokenizer and
   assert.ok(tok.encode('\u0000ÿ').every((id) => id >= 0 && id < tok.vocabSize));
 });
 
-test('spec fixture tokenizers load (fast path and HF fallback) with the same ids as @huggingface/tokenizers', { skip: fixtureDirs.length === 0 && 'no spec fixtures' }, () => {
-  for (const d of fixtureDirs) {
-    const file = path.join(fixtures, d, 'tokenizer.json');
+test('spec fixture tokenizers load (fast path and HF fallback) with the same ids as @huggingface/tokenizers', () => {
+  for (const d of FIXTURE_NAMES) {
+    const file = path.join(fixtureDir(d), 'tokenizer.json');
     const json = JSON.parse(readFileSync(file, 'utf8'));
     const fast = loadTokenizer(file);
     const slow = loadTokenizer(file, { forceHf: true });
