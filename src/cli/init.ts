@@ -15,7 +15,7 @@ export const init: Command = {
   usage: `Usage: lrnn init --model deltanet|mamba --size ${Object.keys(MODEL_SIZES).join('|')} --out DIR
                  [--allow-neg-eigval] [--tokenizer FILE] [--vocab-size N] [--seed N] [--json]
 
-Writes DIR/config.json and DIR/model.safetensors (checkpoint-format.md), initialised as the reference
+Writes DIR/config.json and DIR/model.safetensors (docs/checkpoint-format.md), initialised as the reference
 implementations do. --allow-neg-eigval extends the state-transition eigenvalues from [0,1] to [-1,1]
 (config.json "allow_neg_eigval": true). With --tokenizer, tokenizer.json is copied in and the vocabulary
 size and end-of-text id come from it (Mamba pads the vocabulary to a multiple of 8); otherwise the size's

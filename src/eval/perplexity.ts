@@ -7,7 +7,7 @@
 // zero state; a smaller stride slides the window and scores only the targets the previous window did not
 // (Hugging Face's strided perplexity), so late targets see up to seqLen tokens of context.
 // Bits per byte = total NLL (nats) / ln 2 / UTF-8 bytes of the scored targets, with each token's byte
-// count from its vocabulary string (checkpoint-format.md §10.3; special tokens count 0 bytes).
+// count from its vocabulary string (docs/checkpoint-format.md §10.3; special tokens count 0 bytes).
 // Test: node scripts/test.mjs src/eval/perplexity
 // B windows per batch, T window length (inputs), V vocab.
 import * as tf from '@tensorflow/tfjs-core';

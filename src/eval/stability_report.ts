@@ -1,5 +1,5 @@
 // eval/reports/lm-stability.md: the paired runs ([0,1] vs [-1,1] eigenvalues, same recipe otherwise) side
-// by side, with the paper's language-modelling claims (anchors-paper.md §5.6) next to what these runs show.
+// by side, with the paper's language-modelling claims (docs/paper-notes.md §5.6) next to what these runs show.
 // Written by scripts/repro-lm-stability.mjs (`npm run repro:lm-stability`) from `lrnn compare` summaries.
 // Test: node scripts/test.mjs src/eval/stability_report
 import { compareRows, type RunSummary } from './compare.ts';

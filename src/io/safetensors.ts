@@ -1,4 +1,4 @@
-// The safetensors container (checkpoint-format.md §2): an 8-byte little-endian header length, a JSON header,
+// The safetensors container (docs/checkpoint-format.md §2): an 8-byte little-endian header length, a JSON header,
 // then raw row-major tensor bytes. Writing produces the canonical form (sorted names, keys dtype/shape/
 // data_offsets, `__metadata__` last, no whitespace, space padding to a multiple of 8), so two correct writers
 // give byte-identical files. Reading validates everything a truncated or hand-edited file could get wrong,

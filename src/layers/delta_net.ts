@@ -1,4 +1,4 @@
-// The DeltaNet token mixer (checkpoint-format.md §5.5, fla's DeltaNet layer): q/k/v projections → short
+// The DeltaNet token mixer (docs/checkpoint-format.md §5.5, fla's DeltaNet layer): q/k/v projections → short
 // causal conv + SiLU → per-head L2 norm of q, k → β = sigmoid(b_proj(u)), ×2 with allowNegEigval → delta
 // rule (scale dk^−½) → per-head RMSNorm → o_proj. With a decoding state it continues a previous call.
 // B batch, T time, D model width, H heads, K head key dim, V head value dim, W conv width.

@@ -1,4 +1,4 @@
-// The Mamba-1 mixer (checkpoint-format.md §8, mamba_simple.py): in_proj → [x | z]; x → causal conv1d (bias)
+// The Mamba-1 mixer (docs/checkpoint-format.md §8, mamba_simple.py): in_proj → [x | z]; x → causal conv1d (bias)
 // + SiLU → x_proj → [dt_low | B | C]; Δ = softplus(dt_proj(dt_low) + bias); A = −exp(A_log); selective scan
 // with Ā = exp(ΔA), or 2·exp(ΔA) − 1 with allowNegEigval; + D·x; gate silu(z) → out_proj.
 // B batch, T time, D model width, Di inner width, N state size, R dt rank, W conv width.

@@ -1,4 +1,4 @@
-// The flat parameter map every layer reads from: exact reference tensor names (checkpoint-format.md §4, §7)
+// The flat parameter map every layer reads from: exact reference tensor names (docs/checkpoint-format.md §4, §7)
 // to tf.Variables in PyTorch layout, so checkpoint save/load is a direct mapping.
 import type * as tf from '@tensorflow/tfjs-core';
 

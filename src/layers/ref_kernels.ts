@@ -1,5 +1,5 @@
 // Plain TF.js-op versions of the three recurrent kernels (delta rule, selective scan, causal conv1d), written
-// straight from checkpoint-format.md §5.3, §5.5 and §8 as step-by-step loops. Test-only: an independent
+// straight from docs/checkpoint-format.md §5.3, §5.5 and §8 as step-by-step loops. Test-only: an independent
 // oracle for the layers' use of the real kernels (src/kernels/*), differentiable through TF.js autodiff.
 // B batch, T time, H heads, K key dim, V value dim, D channels, N state size, C conv channels, W conv width.
 import * as tf from '@tensorflow/tfjs-core';

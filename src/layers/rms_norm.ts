@@ -1,4 +1,4 @@
-// RMSNorm over the last axis (checkpoint-format.md §5.2): u / sqrt(mean(u²) + eps) · w. Mean, not sum; eps
+// RMSNorm over the last axis (docs/checkpoint-format.md §5.2): u / sqrt(mean(u²) + eps) · w. Mean, not sum; eps
 // inside the root; no mean subtraction, no bias.
 import * as tf from '@tensorflow/tfjs-core';
 

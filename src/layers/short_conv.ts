@@ -1,4 +1,4 @@
-// Short causal depthwise conv (checkpoint-format.md §5.3) with an optional SiLU, over the causal_conv1d
+// Short causal depthwise conv (docs/checkpoint-format.md §5.3) with an optional SiLU, over the causal_conv1d
 // kernel, plus the decoding cache: the last W−1 inputs, so token-by-token decoding continues the same
 // convolution. B batch, T time, C channels, W kernel width.
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,4 +1,4 @@
-// SwiGLU MLP (checkpoint-format.md §5.4): down( silu(gate(u)) · up(u) ). B batch, T time, D width, I inner.
+// SwiGLU MLP (docs/checkpoint-format.md §5.4): down( silu(gate(u)) · up(u) ). B batch, T time, D width, I inner.
 import * as tf from '@tensorflow/tfjs-core';
 import { linear } from './linear.ts';
 import { type Params, param } from './params.ts';

@@ -1,4 +1,4 @@
-// Checkpoint folders (checkpoint-format.md §1): config.json, model.safetensors, tokenizer.json (+ its
+// Checkpoint folders (docs/checkpoint-format.md §1): config.json, model.safetensors, tokenizer.json (+ its
 // tokenizer_config.json), and for training checkpoints optimizer.safetensors and trainer_state.json.
 // Saves are atomic: everything is written and fsynced in a `.tmp-` sibling folder, which then replaces
 // the target by rename (the previous folder is moved aside first and removed only after the new one is in

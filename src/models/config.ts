@@ -1,4 +1,4 @@
-// Model configurations: the config.json schemas of checkpoint-format.md §3 (DeltaNet, fla's DeltaNetConfig)
+// Model configurations: the config.json schemas of docs/checkpoint-format.md §3 (DeltaNet, fla's DeltaNetConfig)
 // and §6 (Mamba, transformers' MambaConfig), their derived quantities, the named sizes table, and parsing
 // with errors that name the file and key. Field names stay snake_case because they are the file format.
 

@@ -1,4 +1,4 @@
-// Conformance with the float64 PyTorch fixtures (checkpoint-format.md §14): each fixture checkpoint loads,
+// Conformance with the float64 PyTorch fixtures (docs/checkpoint-format.md §14): each fixture checkpoint loads,
 // reproduces the reference logits (max abs error ≤ 1e-4, the spec's bound) and loss, and its backward
 // reproduces every parameter gradient (relative RMS ≤ 1e-4 per tensor, float32 against float64).
 import assert from 'node:assert/strict';

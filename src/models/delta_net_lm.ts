@@ -1,4 +1,4 @@
-// DeltaNetForCausalLM (checkpoint-format.md §5.4): h = E[x]; per block a = h + DeltaNet(rmsnorm(h)),
+// DeltaNetForCausalLM (docs/checkpoint-format.md §5.4): h = E[x]; per block a = h + DeltaNet(rmsnorm(h)),
 // h = a + SwiGLU(rmsnorm(a)); logits = rmsnorm(h) · lm_headᵀ (untied). B batch, T time, D width, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaNetLayerOptions, type DeltaNetLayerState, deltaNetMixer } from '../layers/delta_net.ts';

@@ -1,4 +1,4 @@
-// Fresh weights as the reference implementations initialise them (anchors-paper.md §2.1, §3.1), from a
+// Fresh weights as the reference implementations initialise them (docs/paper-notes.md §2.1, §3.1), from a
 // seeded generator so `lrnn init --seed N` is reproducible.
 // DeltaNet (fla): Linear, Conv1d and Embedding weights N(0, initializer_range); norm weights 1; o_proj and
 //   down_proj rescaled by 1/√(2L) (GPT-2-style prenorm-residual rescale of the paper-era code).

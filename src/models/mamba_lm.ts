@@ -1,4 +1,4 @@
-// MambaForCausalLM (checkpoint-format.md §8): h = E[x]; per block h = h + Mixer(rmsnorm(h)) (no MLP);
+// MambaForCausalLM (docs/checkpoint-format.md §8): h = E[x]; per block h = h + Mixer(rmsnorm(h)) (no MLP);
 // logits = rmsnorm(h) · Eᵀ (tied unless tie_word_embeddings is false). B batch, T time, D width, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
 import { embed } from '../layers/embedding.ts';

@@ -1,7 +1,7 @@
 // AdamW with decoupled weight decay, exactly PyTorch's torch.optim.AdamW (bias correction on, no amsgrad),
 // over named Float32Arrays. The state (m, v per parameter, one step count) maps one to one onto the
 // checkpoint's optimizer.safetensors (`<name>.exp_avg`, `<name>.exp_avg_sq`) and
-// trainer_state.json["optimizer"] (checkpoint-format.md §12). A fused native loop (src/native/adamw.cc)
+// trainer_state.json["optimizer"] (docs/checkpoint-format.md §12). A fused native loop (src/native/adamw.cc)
 // runs the update when the addon is built; the TS loop below is the fallback and the reference.
 // Test: node scripts/test.mjs src/optim
 import { nativeFn } from '../backend/index.ts';
@@ -29,7 +29,7 @@ export interface AdamWState {
 
 /**
  * True for tensors that get no weight decay: everything with fewer than 2 dims (norm weights, biases,
- * Mamba D, dt_proj.bias, conv1d.bias) and every A_log (checkpoint-format.md §12). The names are checked
+ * Mamba D, dt_proj.bias, conv1d.bias) and every A_log (docs/checkpoint-format.md §12). The names are checked
  * too, so the rule holds when a caller passes no shape or a layer stores a bias as 2-D.
  */
 export function isNoDecay(name: string, shape?: readonly number[]): boolean {

@@ -1,5 +1,5 @@
 // Gradient norms and global-norm clipping over named Float32Arrays (PyTorch's clip_grad_norm_ rule,
-// checkpoint-format.md §12): n = sqrt(Σ g²) over all parameters; if n > max, every g *= max / (n + 1e-6).
+// docs/checkpoint-format.md §12): n = sqrt(Σ g²) over all parameters; if n > max, every g *= max / (n + 1e-6).
 // Per-group norms (e.g. one per layer) come from the same pass, for the stability telemetry.
 // Test: node scripts/test.mjs src/optim
 

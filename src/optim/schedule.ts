@@ -1,4 +1,4 @@
-// Learning-rate schedules as pure functions of the 1-based update number (checkpoint-format.md §11:
+// Learning-rate schedules as pure functions of the 1-based update number (docs/checkpoint-format.md §11:
 // `lr(step)` must be reproducible from trainer_state.json["lr_schedule"], which `describeSchedule` writes).
 //   cosine:   linear warm-up 0 → lr over `warmup` steps, then cosine from lr to min_lr at `total`.
 //   constant: linear warm-up, then lr.

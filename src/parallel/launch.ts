@@ -1,5 +1,5 @@
 // Builds the mpirun command line for `lrnn launch`: one process per core, binding off (each rank runs BLAS
-// and libuv threads; default core binding pins 2 ranks to one core across namespaces, mpi.md §5), time for
+// and libuv threads; default core binding pinned both ranks of a 2-host test to core 0, 5× slower), time for
 // ranks to stop cleanly after a signal,
 // root allowed when running as root, oversubscription when ranks outnumber cores, single-threaded V8 GC when
 // ranks share a host.

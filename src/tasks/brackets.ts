@@ -1,4 +1,4 @@
-// Modular arithmetic with brackets (anchors-paper.md §4.4; the generator of Deletang et al. as used by the
+// Modular arithmetic with brackets (docs/paper-notes.md §4.4; the generator of Deletang et al. as used by the
 // xLSTM harness). Vocabulary: digits "0".."4" = 0..4, "+" 5, "-" 6, "*" 7, "(" 8, ")" 9, "=" 10, PAD 11 and a
 // dedicated MASK 12 (the harness masks with 0, which is the digit "0" here). For a length l = max(U, 5) the
 // expression has e = l − 3 tokens, built recursively: e < 5 gives a terminal n, -n, (n) or (-n); otherwise

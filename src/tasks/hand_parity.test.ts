@@ -1,4 +1,4 @@
-// A hand-set one-head DeltaNet solves parity exactly (anchors-paper.md §7.5), built directly on the deltaRule
+// A hand-set one-head DeltaNet solves parity exactly (docs/paper-notes.md §7.5), built directly on the deltaRule
 // kernel: fixed unit key k, v = 0, β = 2 on bit 1 and 0 on bit 0, S_0 = k·1ᵀ, read-out q = k. Each 1 bit is
 // the reflection I − 2kkᵀ, so kᵀS_t = (−1)^(number of 1 bits so far) and its sign is the running parity.
 // With the [0,1] range (β = 1 on bit 1) the first 1 bit projects the state to 0 and the signal is gone.

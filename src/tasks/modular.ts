@@ -1,4 +1,4 @@
-// Modular arithmetic without brackets (anchors-paper.md §4.3): vocabulary PAD 0, "+" 1, "-" 2, "*" 3,
+// Modular arithmetic without brackets (docs/paper-notes.md §4.3): vocabulary PAD 0, "+" 1, "-" 2, "*" 3,
 // "=" 4, digits "0".."4" = 5..9. Lengths are odd (l = 2m − 1): digits at even positions, uniform operators
 // at odd positions, "=" at l − 2 and the answer digit at l − 1. The value uses the usual precedence ("*"
 // binds tighter, then + and − left to right) and is reduced to 0..4. Example: 2 - 3 - 3 * 2 = 3.

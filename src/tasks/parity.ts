@@ -1,4 +1,4 @@
-// Parity (anchors-paper.md §4.2): vocabulary PAD/mask = 0, bit "0" = 1, bit "1" = 2. A sequence of length
+// Parity (docs/paper-notes.md §4.2): vocabulary PAD/mask = 0, bit "0" = 1, bit "1" = 2. A sequence of length
 // l holds l − 1 uniform bits and then the answer: the parity of the number of "1" bits, as a bit symbol.
 import type { TaskRng } from './rng.ts';
 import type { Task } from './task.ts';

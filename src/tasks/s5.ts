@@ -1,4 +1,4 @@
-// S5 word problems (anchors-paper.md §4.6): the 120 permutations of {0..4}, in lexicographic order of their
+// S5 word problems (docs/paper-notes.md §4.6): the 120 permutations of {0..4}, in lexicographic order of their
 // one-line notation ("01234" = id 0 = identity, …, "43210" = 119), plus PAD = 120. Inputs x_1..x_n; the
 // label at every position is the prefix product y_i = x_1 · … · x_i, applying x_1 first:
 // y_i[j] = x_i[y_{i−1}[j]]. Variants: 's5' draws x from all of S5; 's5_swaps' from the identity and the

@@ -1,4 +1,4 @@
-// Our fast byte-level BPE encoder/decoder for the GPT-2 tokenizer.json profile (checkpoint-format.md §10.2):
+// Our fast byte-level BPE encoder/decoder for the GPT-2 tokenizer.json profile (docs/checkpoint-format.md §10.2):
 // GPT-2 regex split, a memo cache per pre-token, and merges applied by rank exactly as HF's BPE does, so ids
 // match @huggingface/tokenizers on the same file (checked in bpe.test.ts).
 import { BYTE_TO_CHAR, GPT2_SPLIT, tokenToBytes, utf8 } from './byte_level.ts';

@@ -1,7 +1,7 @@
 // GPT-2 byte-level pieces shared by the BPE encoder and trainer: the byte→character map of
-// checkpoint-format.md §10.2, the GPT-2 pre-tokenisation regex, and UTF-8 helpers.
+// docs/checkpoint-format.md §10.2, the GPT-2 pre-tokenisation regex, and UTF-8 helpers.
 
-/** The GPT-2 pre-tokenisation regex (checkpoint-format.md §10.2), with the JS `u` flag. */
+/** The GPT-2 pre-tokenisation regex (docs/checkpoint-format.md §10.2), with the JS `u` flag. */
 export const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** Source text of GPT2_SPLIT, to recognise it in other tokenizer.json files. */

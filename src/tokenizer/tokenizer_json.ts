@@ -1,5 +1,5 @@
 // Reads and writes Hugging Face tokenizer.json. Files in the GPT-2 byte-level BPE profile
-// (checkpoint-format.md §10.2) load into our fast ByteLevelBpe; any other tokenizer.json loads through
+// (docs/checkpoint-format.md §10.2) load into our fast ByteLevelBpe; any other tokenizer.json loads through
 // @huggingface/tokenizers behind the same TextTokenizer interface.
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';

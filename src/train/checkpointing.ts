@@ -1,6 +1,6 @@
 // Training checkpoints inside a run folder: checkpoints/<run>/checkpoint-<step>/ (periodic, the newest
 // `keep_last` kept) and checkpoint-best/ (best mean validation loss). Each is a complete folder of
-// checkpoint-format.md (weights, optimizer moments, trainer_state.json) plus config.resolved.toml; the
+// docs/checkpoint-format.md (weights, optimizer moments, trainer_state.json) plus config.resolved.toml; the
 // resolved config is also inside trainer_state.json (`run_config`) so the folder alone reproduces the run.
 import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

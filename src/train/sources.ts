@@ -3,7 +3,7 @@
 // interfaces (see data.ts); `TokenArraySource` is the in-memory implementation the tests and synthetic
 // runs use. B batch, T sequence length (the model sees T inputs and T targets per row).
 
-/** trainer_state.json["data_cursor"] (checkpoint-format.md §11); loaders MAY add fields. */
+/** trainer_state.json["data_cursor"] (docs/checkpoint-format.md §11); loaders MAY add fields. */
 export interface DataCursor {
   source: string;
   epoch: number;

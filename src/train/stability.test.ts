@@ -56,7 +56,7 @@ test('xoshiro128**: the checkpoint state continues the same stream; spec step fu
   for (let i = 0; i < 5; ++i) assert.equal(a.next(), u()); // same seeding and generator as model init
   const b = Xoshiro128.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
   for (let i = 0; i < 5; ++i) assert.equal(b.nextU32(), a.nextU32());
-  // checkpoint-format.md §11 example state, one step by hand: result = rotl(s1*5, 7)*9
+  // docs/checkpoint-format.md §11 example state, one step by hand: result = rotl(s1*5, 7)*9
   const s = new Xoshiro128(0, [123456789, 362436069, 521288629, 88675123]);
   const s1 = 362436069, x = Math.imul(s1, 5) >>> 0;
   assert.equal(s.nextU32(), Math.imul(((x << 7) | (x >>> 25)) >>> 0, 9) >>> 0);

@@ -1,6 +1,6 @@
 // The project's seeded random generators, in one place:
 //   Xoshiro128 — xoshiro128** with its whole state exposed as four uint32, the form trainer_state.json stores
-//     (checkpoint-format.md §11), so a resumed run continues the same stream. Seeding (framework-defined):
+//     (docs/checkpoint-format.md §11), so a resumed run continues the same stream. Seeding (framework-defined):
 //     splitmix32 of the seed. Used for initialisation, sampling, training and the task generators.
 //   mulberry32 — a tiny one-word generator for data shuffles and test inputs.
 
