@@ -1,5 +1,6 @@
 // `lrnn launch --nproc N [--hosts H1,H2 …] <lrnn command …>`: prints and runs the right mpirun command.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mpirunCommand, shellQuote } from '../parallel/launch.ts';
 import { mpiAvailable } from '../parallel/mpi.ts';
 import type { Command } from './command.ts';
@@ -18,9 +19,9 @@ passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn chec
 usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
   mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
   srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
-Ctrl-C or SIGTERM is passed to mpirun, which sends SIGTERM to every rank (allowing them 120 s before
-SIGKILL): the ranks finish the current step together, rank 0 writes a checkpoint, and lrnn launch exits
-130 (SIGINT) or 143 (SIGTERM) once mpirun has exited.
+Ctrl-C or SIGTERM is passed to the ranks on this host (to mpirun when none runs here, which sends SIGTERM
+to every rank and SIGKILL 120 s later): the ranks finish the current step together, rank 0 writes a
+checkpoint, and lrnn launch exits 130 (SIGINT) or 143 (SIGTERM) once mpirun has exited.
 Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
   async run(argv) {
     // Flags stop at the first word that is not one of ours: the rest is the command to launch.
@@ -44,16 +45,20 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...args])}`);
     if (ours.includes('--dry-run')) return 0;
-    // mpirun runs in its own process group, so a terminal's Ctrl-C reaches it once, through us. SIGINT and
-    // SIGTERM are forwarded; mpirun passes SIGTERM on to every rank (each finishes its step and rank 0 writes
-    // a checkpoint, see signals.ts) and we exit only after mpirun has, with 130/143.
+    // mpirun runs in its own process group, so a terminal's Ctrl-C reaches the job once, through us. The
+    // signal goes straight to the ranks on this host (each finishes its step; the all-reduced stop flag halts
+    // the ranks elsewhere at the same step; rank 0 writes a checkpoint, see signals.ts), or to mpirun when
+    // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
+    // a Node parent). We exit only after mpirun has, with 130/143.
     return await new Promise<number>((resolve, reject) => {
       const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env }, detached: true });
       let got: NodeJS.Signals | null = null;
       const forward = (sig: NodeJS.Signals) => () => {
         got ??= sig;
-        process.stderr.write(`\nlrnn launch: ${sig}: passing it to mpirun; waiting for the ranks to stop\n`);
-        child.kill(sig);
+        const ranks = childPids(child.pid!);
+        process.stderr.write(`\nlrnn launch: ${sig}: passing it to ${ranks.length ? `the ranks (pids ${ranks.join(', ')})` : 'mpirun'}; waiting for them to stop\n`);
+        if (ranks.length) for (const pid of ranks) { try { process.kill(pid, sig); } catch { /* already gone */ } }
+        else child.kill(sig);
       };
       const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, forward(sig)] as const);
       for (const [sig, h] of handlers) process.on(sig, h);
@@ -67,6 +72,25 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     });
   },
 };
+
+/** Direct children of a process on this host (Linux /proc; none elsewhere). */
+function childPids(pid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+      // Fields after the command name, which is in parentheses and may hold spaces: state, ppid, …
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(n)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137 };
 

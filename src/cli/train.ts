@@ -172,10 +172,15 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       stop.dispose();
       await run.data.close?.();
     }
-    const interrupted = result.status === 'interrupted' ? stop.exitCode() ?? 130 : 0;
+    // No rank leaves before rank 0 has written its checkpoint: mpirun ends the whole job (SIGTERM, which
+    // would be a second signal) as soon as one rank exits non-zero.
+    // Under MPI an interrupted rank exits 0: mpirun answers the first non-zero exit by aborting the job, which
+    // left rank 0 stuck in MPI_Finalize until SIGKILL. lrnn launch itself exits 130/143.
+    if (world.size > 1) world.barrier();
+    const interrupted = result.status === 'interrupted' && world.size === 1 ? stop.exitCode() ?? 130 : 0;
 
     // --- summary
-    if (!main) return result.status === 'completed' ? 0 : interrupted || 1;
+    if (!main) return result.status === 'stopped_nonfinite' ? 1 : interrupted;
     if (values.json) {
       console.log(JSON.stringify({ run_dir: runDir, ...result }));
     } else {
