@@ -1,18 +1,16 @@
-// The task trainer: fresh examples every step from the (seed, index) generators, the LM
-// forward, TF.js autodiff, cross-entropy on the answer position(s) only (labels IGNORE elsewhere), global-norm
-// clipping, AdamW and a warm-up + cosine schedule. It ends with a test evaluation and one checkpoint folder
+// The task trainer: fresh examples every step from the (seed, index) generators, the LM forward and
+// cross-entropy on the answer position(s) only (labels IGNORE elsewhere), through the step engine that
+// `lrnn train` uses (src/train/step.ts: clipping, the NaN/Inf stop rule, AdamW, the schedule, the
+// metrics.jsonl step record, data parallelism). It ends with a test evaluation and one checkpoint folder
 // (config.json, model.safetensors, task.json) that `lrnn task eval` reads.
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, fromF32 } from '../backend/index.ts';
 import { softmaxCrossEntropy } from '../kernels/cross_entropy/index.ts';
 import { saveCheckpoint } from '../models/checkpoint.ts';
 import { initModel, type CausalLM, type ModelConfig } from '../models/index.ts';
-import { AdamW } from '../optim/adamw.ts';
-import { clipGradNorm } from '../optim/clip.ts';
-import { lrAt, type ScheduleOptions } from '../optim/schedule.ts';
 import { modelConfigFromRecipe } from '../train/model_config.ts';
+import { StepEngine, type StepWorld } from '../train/step.ts';
 import { evaluateExamples, type TaskEvalResult } from './evaluate.ts';
 import { collate, getTask, makeExamples, trainExamples } from './index.ts';
 import { STREAMS } from './rng.ts';
@@ -57,6 +55,7 @@ export interface TaskTrainResult {
   test: TaskEvalResult | null;
   /** The checkpoint folder written (null when no run dir). */
   checkpointDir: string | null;
+  status: 'completed' | 'stopped_nonfinite' | 'interrupted';
 }
 
 export interface TaskTrainOptions {
@@ -65,11 +64,15 @@ export interface TaskTrainOptions {
   log?: (line: string) => void;
   /** Skip the final test evaluation (tests). */
   skipTest?: boolean;
+  /** Set to stop after the current step (SIGINT): the model so far is saved and status is 'interrupted'. */
+  signal?: AbortSignal;
+  /** Data-parallel world; every rank draws the same examples unless the caller shards the seed. */
+  world?: StepWorld;
 }
 
 /** Masked mean cross-entropy over supervised positions, plus argmax predictions (kept) for the batch accuracy. */
-function lossAndPreds(model: CausalLM, input: tf.Tensor2D, labels: tf.Tensor1D, count: number, out: { preds?: tf.Tensor }) {
-  const logits = model.forward(input);
+function lossAndPreds(model: CausalLM, input: tf.Tensor2D, labels: tf.Tensor1D, count: number, out: { preds?: tf.Tensor }, collectStats: boolean) {
+  const logits = model.forward(input, { collectStats });
   const V = logits.shape[2];
   const flat = tf.reshape(logits, [-1, V]) as tf.Tensor2D;
   out.preds = tf.keep(tf.argMax(flat, 1));
@@ -93,15 +96,15 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   const modelConfig = modelConfigFromRecipe(cfg.model, cfg.model.vocab_size ?? task.vocab.size);
   const tr = cfg.train;
   const model = initModel(modelConfig, tr.seed);
-  const names = [...model.params.keys()];
-  const vars = names.map((n) => model.params.get(n)!);
-  const opt = new AdamW(names.map((n, i) => ({ name: n, shape: vars[i]!.shape })), { betas: tr.betas, eps: tr.eps, weightDecay: tr.weight_decay });
-  const sched: ScheduleOptions = { type: tr.schedule, lr: tr.lr, minLr: tr.min_lr, warmup: tr.warmup, total: tr.steps, decayFrac: tr.decay_frac };
+  const engine = new StepEngine({
+    model, train: tr, ...(opts.world ? { world: opts.world } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+    warn: (f, msg) => log(`step ${f.step}: ${msg}`),
+  });
   const runDir = opts.runDir === undefined ? path.join(cfg.out_dir, cfg.name) : opts.runDir;
   if (runDir) mkdirSync(runDir, { recursive: true });
   const metricsFile = runDir ? path.join(runDir, 'metrics.jsonl') : null;
   if (metricsFile) writeFileSync(metricsFile, '');
-  const record = (obj: unknown) => { if (metricsFile) appendFileSync(metricsFile, JSON.stringify(obj) + '\n'); };
+  const write = (obj: unknown) => { if (metricsFile) appendFileSync(metricsFile, JSON.stringify(obj) + '\n'); };
   const tests = opts.skipTest && cfg.task.eval_every === 0 ? [] : testExamples(cfg, task);
   const valid = cfg.task.eval_every > 0 && cfg.task.valid_examples > 0
     ? makeExamples(task, cfg.task.test_seed, STREAMS.valid, 0, cfg.task.valid_examples, cfg.task.train_min_len, cfg.task.train_max_len) : [];
@@ -114,6 +117,7 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
   const bucketCache = new Map<number, Example[][]>();
   const t0 = performance.now();
   let window = { loss: 0, acc: 0, n: 0 };
+  let status: TaskTrainResult['status'] = 'completed', steps = 0;
   for (let step = 1; step <= tr.steps; ++step) {
     const ts = performance.now();
     // A bucket window draws all its examples at once, so the curriculum's length cap is the window's first step's.
@@ -123,48 +127,56 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     }));
     let supervised = 0;
     for (const y of batch.labels) if (y !== IGNORE) supervised++;
-    const lr = lrAt(step, sched);
-    const input = tf.tensor2d(batch.input, [batch.B, batch.T], 'int32');
-    const labels = tf.tensor1d(batch.labels, 'int32');
     const holder: { preds?: tf.Tensor } = {};
-    const { value, grads } = tf.variableGrads(() => lossAndPreds(model, input, labels, supervised, holder), vars);
-    const loss = value.dataSync()[0]!;
-    const preds = holder.preds!.dataSync();
     let correct = 0;
-    for (let i = 0; i < batch.labels.length; ++i) if (batch.labels[i] !== IGNORE && preds[i] === batch.labels[i]) correct++;
-    const g = new Map(names.map((n, i) => [n, f32(grads[vars[i]!.name]!).slice()]));
-    tf.dispose([value, input, labels, holder.preds!, ...Object.values(grads)]);
-    const clip = clipGradNorm(g, tr.clip || null);
-    if (Number.isFinite(loss) && Number.isFinite(clip.norm)) {
-      const values = new Map(names.map((n, i) => [n, f32(vars[i]!).slice()]));
-      opt.update(values, g, lr);
-      names.forEach((n, i) => vars[i]!.assign(fromF32(values.get(n)!, vars[i]!.shape)));
-    } else {
-      log(`step ${step}: non-finite loss or gradient, update skipped`);
-    }
+    const { record, verdict, stopNow, loss } = await engine.step(step, async (_micro, last) => {
+      const input = tf.tensor2d(batch.input, [batch.B, batch.T], 'int32');
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      return {
+        loss: () => lossAndPreds(model, input, labels, supervised, holder, last), tokens: batch.B * batch.T,
+        done: () => {
+          const preds = holder.preds!.dataSync();
+          for (let i = 0; i < batch.labels.length; ++i) if (batch.labels[i] !== IGNORE && preds[i] === batch.labels[i]) correct++;
+          tf.dispose([input, labels, holder.preds!]);
+        },
+      };
+    });
+    const lr = record.lr;
+    const clip = { norm: record.grad_norm ?? NaN };
     const entry: TaskStepLog = { step, loss, acc: correct / supervised, lr, gradNorm: clip.norm, ms: performance.now() - ts };
     history.push(entry);
-    record({ kind: 'step', ...entry });
+    write({ ...record, acc: entry.acc });
     window.loss += loss; window.acc += entry.acc; window.n++;
     if (step % cfg.log.every === 0 || step === tr.steps) {
       log(`step ${step}/${tr.steps} loss ${(window.loss / window.n).toFixed(4)} acc ${(window.acc / window.n).toFixed(3)} lr ${lr.toExponential(2)} |g| ${clip.norm.toFixed(3)} ${(entry.ms).toFixed(0)} ms/step`);
       window = { loss: 0, acc: 0, n: 0 };
     }
+    steps = step;
+    if (verdict === 'stop') {
+      status = 'stopped_nonfinite';
+      log(engine.guard.stopMessage(step));
+      break;
+    }
+    if (stopNow && step !== tr.steps) {
+      status = 'interrupted';
+      log(`interrupted after step ${step}: the model so far is saved, without the test evaluation`);
+      break;
+    }
     if (cfg.task.eval_every > 0 && step % cfg.task.eval_every === 0 && step !== tr.steps) {
       const r = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
       const v = scoreValid();
       evals.push({ step, result: r });
-      record({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy, ...validFields(v) });
+      write({ kind: 'eval', step, accuracy: r.accuracy, scaled_accuracy: r.scaledAccuracy, ...validFields(v) });
       const vs = v ? `; train lengths ${v.minLength}-${v.maxLength}: scaled ${v.scaledAccuracy.toFixed(4)}` : '';
       log(`eval @${step}: accuracy ${r.accuracy.toFixed(4)} scaled ${r.scaledAccuracy.toFixed(4)} (lengths ${r.minLength}-${r.maxLength}, n=${r.examples})${vs}`);
     }
   }
   const trainS = (performance.now() - t0) / 1000;
   let test: TaskEvalResult | null = null;
-  if (!opts.skipTest) {
+  if (!opts.skipTest && status === 'completed') {
     test = evaluateExamples(model, task, tests, cfg.task.eval_batch_size);
-    evals.push({ step: tr.steps, result: test });
-    record({ kind: 'eval', step: tr.steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, ...validFields(scoreValid()), by_length: test.byLength });
+    evals.push({ step: steps, result: test });
+    write({ kind: 'eval', step: steps, accuracy: test.accuracy, scaled_accuracy: test.scaledAccuracy, ...validFields(scoreValid()), by_length: test.byLength });
     log(`test: accuracy ${test.accuracy.toFixed(4)} scaled ${test.scaledAccuracy.toFixed(4)} (lengths ${test.minLength}-${test.maxLength}, n=${test.examples})`);
   }
   const wallS = (performance.now() - t0) / 1000;
@@ -176,12 +188,12 @@ export async function trainTask(cfg: TaskRunConfig, opts: TaskTrainOptions = {})
     saveCheckpoint(checkpointDir, model);
     const { byLength: _omit, ...summary } = test ?? { byLength: null };
     const info: TaskCheckpointInfo = {
-      task: task.name, vocab: task.vocab.symbols, config: cfg, steps: tr.steps, wall_s: wallS,
+      task: task.name, vocab: task.vocab.symbols, config: cfg, steps, wall_s: wallS,
       final_train_loss: finalTrainLoss,
       test: test ? (summary as Omit<TaskEvalResult, 'byLength'>) : null,
     };
     writeFileSync(path.join(checkpointDir, TASK_FILE), JSON.stringify(info, null, 2) + '\n');
-    record({ kind: 'done', train_s: trainS, wall_s: wallS });
+    write({ kind: 'done', step: steps, status, nonfinite_count: engine.guard.count, train_s: trainS, wall_s: wallS });
   }
-  return { model, modelConfig, task, steps: tr.steps, wallS, finalTrainLoss, history, evals, test, checkpointDir };
+  return { model, modelConfig, task, steps, wallS, status, finalTrainLoss, history, evals, test, checkpointDir };
 }
