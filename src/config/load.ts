@@ -1,5 +1,7 @@
 // Loads a run configuration: TOML recipe → one level of `extends` → `--section.key=value` overrides →
 // schema validation → a deeply frozen RunConfig. Precedence is CLI > recipe > base recipe > schema defaults.
+// Recipe kinds that extend the run schema (task recipes, src/tasks/schema.ts) load through the same path
+// with their own schema and recipe folder (loadRecipe).
 // Errors are ConfigError (the CLI maps them to exit code 2) and always name the file and the key path.
 // Test: node scripts/test.mjs src/config
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,9 +27,9 @@ export const RECIPES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
  * Finds a recipe file: an existing path as given (with or without .toml), else a name in recipes/
  * (`tiny` → recipes/tiny.toml).
  */
-export function resolveRecipePath(recipe: string, relativeTo = process.cwd()): string {
+export function resolveRecipePath(recipe: string, relativeTo = process.cwd(), dir = RECIPES_DIR): string {
   const candidates = [recipe, `${recipe}.toml`].map((p) => path.resolve(relativeTo, p));
-  if (!recipe.includes('/') && !recipe.includes(path.sep)) candidates.push(path.join(RECIPES_DIR, recipe.endsWith('.toml') ? recipe : `${recipe}.toml`));
+  if (!recipe.includes('/') && !recipe.includes(path.sep)) candidates.push(path.join(dir, recipe.endsWith('.toml') ? recipe : `${recipe}.toml`));
   const hit = candidates.find((p) => existsSync(p));
   if (!hit) throw new ConfigError(`recipe '${recipe}' not found (tried ${candidates.map((c) => path.relative(process.cwd(), c) || c).join(', ')})`);
   return hit;
@@ -76,8 +78,8 @@ export function readRecipe(file: string): Table {
 // --- overrides
 
 /** The schema node at a key path, or undefined when the path names no field. */
-function schemaAt(keys: string[]): z.core.$ZodType | undefined {
-  let s: z.core.$ZodType = RunConfigSchema;
+function schemaAt(keys: string[], root: z.core.$ZodType): z.core.$ZodType | undefined {
+  let s: z.core.$ZodType = root;
   for (const key of keys) {
     s = unwrap(s);
     if (s._zod.def.type !== 'object') return undefined;
@@ -96,8 +98,8 @@ function unwrap(s: z.core.$ZodType): z.core.$ZodType {
 }
 
 /** Known keys of the table at a key path (for "unknown key" messages). */
-function knownKeys(keys: (string | number | symbol)[]): string[] {
-  const s = schemaAt(keys.map(String));
+function knownKeys(keys: (string | number | symbol)[], root: z.core.$ZodType): string[] {
+  const s = schemaAt(keys.map(String), root);
   if (!s || s._zod.def.type !== 'object') return [];
   return Object.keys((s._zod.def as unknown as { shape: Table }).shape);
 }
@@ -107,16 +109,16 @@ function knownKeys(keys: (string | number | symbol)[]): string[] {
  * by the schema: string and enum fields take the text as is; numbers, booleans and arrays are read as
  * TOML values (`--train.betas=[0.9,0.99]`). Unknown keys are a ConfigError naming the key.
  */
-export function parseOverrides(args: string[]): { keys: string[]; value: unknown }[] {
+export function parseOverrides(args: readonly string[], root: z.core.$ZodType = RunConfigSchema): { keys: string[]; value: unknown }[] {
   return args.map((arg) => {
     const m = /^(?:--)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)=(.*)$/s.exec(arg);
     if (!m) throw new ConfigError(`override '${arg}': expected --section.key=value`);
     const keys = m[1]!.split('.');
     const raw = m[2]!;
-    const leaf = schemaAt(keys);
+    const leaf = schemaAt(keys, root);
     if (!leaf) {
       const parent = keys.slice(0, -1);
-      const known = knownKeys(parent);
+      const known = knownKeys(parent, root);
       throw new ConfigError(`override --${keys.join('.')}: unknown key '${keys.join('.')}'${known.length ? ` (${parent.length ? parent.join('.') : 'top level'} has: ${known.join(', ')})` : ''}`);
     }
     const t = leaf._zod.def.type;
@@ -141,20 +143,25 @@ function setPath(obj: Table, keys: string[], value: unknown): void {
 
 // --- validation
 
-/** Validates a raw table; throws one ConfigError listing every problem as `key.path: message`. */
+/** Validates a raw run table; throws one ConfigError listing every problem as `key.path: message`. */
 export function validateConfig(raw: Table, source = 'recipe'): RunConfig {
-  const r = RunConfigSchema.safeParse(raw);
-  if (r.success) return deepFreeze(r.data) as RunConfig;
+  return validateWith(RunConfigSchema, raw, source);
+}
+
+/** Validates a raw table against a recipe schema (the run's or one extending it) into a deeply frozen config. */
+export function validateWith<S extends z.ZodType>(schema: S, raw: Table, source: string, what = 'configuration'): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return deepFreeze(r.data);
   const lines = r.error.issues.map((iss) => {
     if (iss.code === 'unrecognized_keys') {
       const parent = iss.path.map(String);
-      const known = knownKeys(iss.path);
+      const known = knownKeys(iss.path, schema);
       return iss.keys.map((k) => `${[...parent, k].join('.')}: unknown key${known.length ? ` (${parent.length ? parent.join('.') : 'top level'} has: ${known.join(', ')})` : ''}`).join('\n  ');
     }
     const where = iss.path.length ? iss.path.map(String).join('.') : '(top level)';
     return `${where}: ${iss.message.replace(/^Invalid input: /, '')}`;
   });
-  throw new ConfigError(`${source}: invalid configuration:\n  ${lines.join('\n  ')}`);
+  throw new ConfigError(`${source}: invalid ${what}:\n  ${lines.join('\n  ')}`);
 }
 
 export interface LoadedConfig {
@@ -163,13 +170,18 @@ export interface LoadedConfig {
   recipePath: string;
 }
 
-/** Reads, merges, overrides and validates a recipe. Nothing is written. */
-export function loadConfig(recipe: string, overrides: string[] = []): LoadedConfig {
-  const recipePath = resolveRecipePath(recipe);
+/** Reads, merges, overrides and validates a run recipe. Nothing is written. */
+export function loadConfig(recipe: string, overrides: readonly string[] = []): LoadedConfig {
+  return loadRecipe(RunConfigSchema, recipe, overrides);
+}
+
+/** Reads, merges, overrides and validates a recipe of any kind: its schema, its folder of named recipes. */
+export function loadRecipe<S extends z.ZodType>(schema: S, recipe: string, overrides: readonly string[] = [], dir = RECIPES_DIR, what = 'configuration'): { config: z.output<S>; recipePath: string } {
+  const recipePath = resolveRecipePath(recipe, process.cwd(), dir);
   const raw = readRecipe(recipePath);
-  for (const { keys, value } of parseOverrides(overrides)) setPath(raw, keys, value);
+  for (const { keys, value } of parseOverrides(overrides, schema)) setPath(raw, keys, value);
   const src = path.relative(process.cwd(), recipePath) || recipePath;
-  return { config: validateConfig(raw, overrides.length ? `${src} (with overrides ${overrides.join(' ')})` : src), recipePath };
+  return { config: validateWith(schema, raw, overrides.length ? `${src} (with overrides ${overrides.join(' ')})` : src, what), recipePath };
 }
 
 /** Validates a resolved config read back from a run folder or checkpoint (config.resolved.toml). */

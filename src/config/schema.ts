@@ -136,7 +136,8 @@ export const LogSchema = z.strictObject({
 
 // --- the run
 
-export const RunConfigSchema = z.strictObject({
+/** The run's sections before the cross-field checks; recipe kinds that extend the run (task recipes) start here. */
+export const RunObjectSchema = z.strictObject({
   /** Run name: the folder checkpoints/<name>/ (letters, digits, '-', '_', '.'). */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only'),
   /** Where run folders go. */
@@ -149,23 +150,30 @@ export const RunConfigSchema = z.strictObject({
   eval: EvalSchema.prefault({}),
   checkpoint: CheckpointSchema.prefault({}),
   log: LogSchema.prefault({}),
-}).superRefine((c, ctx) => {
+});
+
+/** The [train] checks every recipe kind shares. */
+export function checkTrain(t: TrainConfig, ctx: z.RefinementCtx): void {
+  if (t.min_lr > t.lr) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'min_lr'], message: `(${t.min_lr}) must not exceed train.lr (${t.lr})` });
+  }
+  if (t.warmup > t.steps) {
+    ctx.addIssue({ code: 'custom', path: ['train', 'warmup'], message: `(${t.warmup}) must not exceed train.steps (${t.steps})` });
+  }
+}
+
+export const RunConfigSchema = RunObjectSchema.superRefine((c, ctx) => {
   if (c.data.weights && c.data.weights.length !== c.data.domains.length) {
     ctx.addIssue({ code: 'custom', path: ['data', 'weights'], message: `has ${c.data.weights.length} entries but data.domains has ${c.data.domains.length}` });
   }
-  if (c.train.min_lr > c.train.lr) {
-    ctx.addIssue({ code: 'custom', path: ['train', 'min_lr'], message: `(${c.train.min_lr}) must not exceed train.lr (${c.train.lr})` });
-  }
-  if (c.train.warmup > c.train.steps) {
-    ctx.addIssue({ code: 'custom', path: ['train', 'warmup'], message: `(${c.train.warmup}) must not exceed train.steps (${c.train.steps})` });
-  }
+  checkTrain(c.train, ctx);
 });
 
 /** A validated run configuration (deeply frozen by load.ts). */
 export type RunConfig = z.output<typeof RunConfigSchema>;
 export type ModelConfig = RunConfig['model'];
 export type DataConfig = RunConfig['data'];
-export type TrainConfig = RunConfig['train'];
+export type TrainConfig = z.output<typeof TrainSchema>;
 export type EvalConfig = RunConfig['eval'];
 export type CheckpointConfig = RunConfig['checkpoint'];
 export type LogConfig = RunConfig['log'];
