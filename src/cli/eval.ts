@@ -12,7 +12,7 @@ import { loadCheckpoint, readConfig, TOKENIZER_FILE } from '../models/checkpoint
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
-import { UsageError } from './errors.ts';
+import { asUsage, UsageError } from './errors.ts';
 
 const DEFAULT_SPLITS = ['text', 'code', 'math'];
 
@@ -88,12 +88,20 @@ Writes eval/results/<run>-<checkpoint>-<subset>.json (or --out FILE); --json pri
       }
     } catch (e) {
       // Missing or unreadable data is bad input (exit 2); the messages name the folder, file and row.
-      if (e instanceof BadInputError || /manifest\.json|no domain|no such file|split|is empty|not a readable|truncated|corrupt/.test((e as Error).message)) throw new UsageError((e as Error).message);
-      throw e;
+      // The reader's advice to pass --skip-bad is for lrnn prepare: eval scores every row or none, since a
+      // silently skipped row would change the number.
+      const msg = (e as Error).message.replace(/,? or pass --skip-bad|; pass --skip-bad[^.;]*/, '') + ((e as Error).message.includes('--skip-bad') ? ' (lrnn eval has no --skip-bad: fix or remove the bad rows)' : '');
+      if (e instanceof BadInputError || /manifest\.json|no domain|no such file|split|is empty|not a readable|truncated|corrupt/.test(msg)) throw new UsageError(msg);
+      throw asUsage(e);
     }
 
     await initBackend({ warn: () => {} });
-    const model = loadCheckpoint(dir);
+    let model;
+    try {
+      model = loadCheckpoint(dir);
+    } catch (e) {
+      throw asUsage(e); // a truncated or mismatched model.safetensors is a bad file (exit 2), named in the message
+    }
     const parameters = model.numParameters();
     const t0 = performance.now();
     let splits;

@@ -7,7 +7,8 @@ import { TOKENIZER_FILE, loadCheckpoint } from '../models/checkpoint.ts';
 import { generate as sample } from '../models/generate.ts';
 import { type TextTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
-import { UsageError } from './errors.ts';
+import { asUsage, UsageError } from './errors.ts';
+import { resolveCheckpointDir } from '../eval/evaluate.ts';
 
 /** Loads DIR/tokenizer.json (with tokenizer_config.json beside it when present). */
 function checkpointTokenizer(dir: string): TextTokenizer {
@@ -19,12 +20,14 @@ function checkpointTokenizer(dir: string): TextTokenizer {
 export const generate: Command = {
   name: 'generate',
   summary: 'sample text from a checkpoint (recurrent decoding, streamed to stdout)',
-  usage: `Usage: lrnn generate --checkpoint DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]
+  usage: `Usage: lrnn generate --checkpoint DIR [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-k K]
                      [--seed N] [--no-stop] [--json]
 
-Encodes TEXT with DIR/tokenizer.json, runs the prompt through the model once, then decodes one token at a
-time carrying each layer's conv cache and recurrent state (memory does not grow with length), printing text
-as it is produced. --temperature 0 is greedy (default 1); --top-k 0 samples from the whole vocabulary
+DIR is a checkpoint folder or a run folder (then checkpoint-best/, else the newest checkpoint-<step>/, as
+in lrnn eval). Encodes TEXT with the checkpoint's tokenizer.json, runs the prompt through the model in
+chunks of 256 tokens (memory stays bounded for long prompts), then decodes one token at a time carrying
+each layer's conv cache and recurrent state (memory does not grow with length), printing text as it is
+produced. An empty or missing --prompt starts from the config's bos_token_id (else eos_token_id). --temperature 0 is greedy (default 1); --top-k 0 samples from the whole vocabulary
 (default); --max-new-tokens defaults to 64. Generation stops at the config's eos_token_id unless --no-stop.
 --json prints {"prompt_ids", "ids", "text"} at the end instead of streaming.`,
   async run(argv) {
@@ -33,21 +36,28 @@ as it is produced. --temperature 0 is greedy (default 1); --top-k 0 samples from
       temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' }, 'no-stop': { type: 'boolean' },
     });
     if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
-    if (values.prompt === undefined) throw new UsageError('--prompt TEXT is required');
+    const prompt = values.prompt ?? '';
     const maxNewTokens = numberFlag('max-new-tokens', values['max-new-tokens'], 64, { int: true, min: 0 });
     const temperature = numberFlag('temperature', values.temperature, 1, { min: 0 });
     const topK = numberFlag('top-k', values['top-k'], 0, { int: true, min: 0 });
     const seed = numberFlag('seed', values.seed, 0, { int: true, min: 0 });
-    if (!existsSync(path.join(values.checkpoint, 'config.json'))) throw new UsageError(`--checkpoint ${values.checkpoint}: no config.json there`);
-    const tok = checkpointTokenizer(values.checkpoint);
+    if (!existsSync(values.checkpoint)) throw new UsageError(`--checkpoint ${values.checkpoint}: no such folder`);
+    const dir = resolveCheckpointDir(values.checkpoint);
+    if (!dir) throw new UsageError(`--checkpoint ${values.checkpoint}: no config.json there, and no checkpoint-best/ or checkpoint-<step>/ folder inside`);
+    const tok = checkpointTokenizer(dir);
     await initBackend({ warn: () => {} });
-    const model = loadCheckpoint(values.checkpoint);
+    let model;
+    try {
+      model = loadCheckpoint(dir);
+    } catch (e) {
+      throw asUsage(e);
+    }
     try {
       const c = model.config;
-      let promptIds = tok.encode(values.prompt);
+      let promptIds = tok.encode(prompt);
       if (promptIds.length === 0) {
         const start = c.bos_token_id ?? c.eos_token_id;
-        if (start == null) throw new UsageError('--prompt is empty and the config has no bos/eos token to start from');
+        if (start == null) throw new UsageError(`--prompt is empty and ${path.join(dir, 'config.json')} has no bos_token_id or eos_token_id to start from`);
         promptIds = [start];
       }
       const stop = values['no-stop'] ? null : c.eos_token_id;
@@ -61,7 +71,7 @@ as it is produced. --temperature 0 is greedy (default 1); --top-k 0 samples from
         if (text.startsWith(printed)) process.stdout.write(text.slice(printed.length));
         printed = text;
       };
-      if (!values.json) process.stdout.write(values.prompt);
+      if (!values.json) process.stdout.write(prompt);
       const out = sample(model, promptIds, { maxNewTokens, temperature, topK, seed, stopTokenId: stop, ...(onToken ? { onToken } : {}) });
       if (values.json) console.log(JSON.stringify({ prompt_ids: promptIds, ids: out, text: tok.decode(out) }));
       else process.stdout.write('\n');

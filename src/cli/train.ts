@@ -10,12 +10,13 @@ import { ProgressBar } from '../log/progress.ts';
 import { textTable } from '../eval/table.ts';
 import { checkResumeModel, cleanRunDir, latestCheckpoint, RESOLVED_CONFIG_FILE, ResumeError } from '../train/checkpointing.ts';
 import { readConfig } from '../models/checkpoint.ts';
+import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import { DataConfigError, openRunData } from '../train/data.ts';
 import { modelConfigFromRecipe } from '../train/model_config.ts';
 import type { DataCursor } from '../train/sources.ts';
 import { train } from '../train/trainer.ts';
 import { parseFlags, type Command } from './command.ts';
-import { UsageError } from './errors.ts';
+import { asUsage, UsageError } from './errors.ts';
 import { checkModel, checkpointBytes, checkRunDir, clearFailedRun, runDirState } from './preflight.ts';
 import { onStopSignals } from './signals.ts';
 
@@ -114,19 +115,25 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
         const msg = (e as Error).message;
         throw new UsageError(/^model\./.test(msg) ? msg : /hidden_size|num_heads/.test(msg) ? `model.hidden_size / model.num_heads: ${msg}` : `[model]: ${msg}`);
       }
+      // End of text (the separator between training documents) is the model's eos and its bos: generation
+      // stops at it and an empty prompt starts from it. A resumed run keeps what its checkpoint says.
+      const eot = resume ? -1 : loadTokenizer(run.tokenizerFile).eosId;
+      const ids = resume ? readConfig(resume.dir) : { eos_token_id: eot, bos_token_id: eot };
+      modelConfig.eos_token_id = ids.eos_token_id != null && ids.eos_token_id >= 0 ? ids.eos_token_id : null;
+      modelConfig.bos_token_id = ids.bos_token_id != null && ids.bos_token_id >= 0 ? ids.bos_token_id : null;
       const params = checkModel(modelConfig, run.vocabSize, config.model.vocab_size);
       if (main) checkRunDir(runDir, checkpointBytes(params));
     } catch (e) {
       await run?.data.close?.();
       if (e instanceof DataConfigError) throw new UsageError((e as Error).message);
-      throw e;
+      throw asUsage(e);
     }
     if (resume) {
       try {
         checkResumeModel(resume.dir, readConfig(resume.dir), modelConfig);
       } catch (e) {
         await run.data.close?.();
-        throw e instanceof ResumeError ? new UsageError(e.message) : e;
+        throw e instanceof ResumeError ? new UsageError(e.message) : asUsage(e);
       }
     }
     if (main && replaceFailed) {
@@ -166,7 +173,7 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       // A full disk names the run folder when the error itself names no file.
       if (err.code === 'ENOSPC' && !err.message.includes(path.sep)) err.message = `${err.message} (writing in ${runDir})`;
       log.error({ status: 'failed', err: err.message }, `run failed: ${err.message}`);
-      throw e;
+      throw asUsage(e);
     } finally {
       if (watch) world.watchdog(0, 0);
       stop.dispose();

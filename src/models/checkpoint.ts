@@ -50,14 +50,27 @@ export interface SaveOptions {
 }
 
 function writeFileSynced(file: string, data: string | Uint8Array): void {
-  const fd = openSync(file, 'w');
+  namingFile(file, () => {
+    const fd = openSync(file, 'w');
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      let done = 0;
+      while (done < buf.byteLength) done += writeSync(fd, buf, done, buf.byteLength - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** Runs a write; a system error (ENOSPC, EACCES, EIO, …) that names no path gets the file's name. */
+export function namingFile<T>(file: string, fn: () => T): T {
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let done = 0;
-    while (done < buf.byteLength) done += writeSync(fd, buf, done, buf.byteLength - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    return fn();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code && !err.message.includes(file)) err.message = `${file}: ${err.message}`;
+    throw err;
   }
 }
 
@@ -103,7 +116,7 @@ export function saveCheckpointWeights(dir: string, config: ModelConfig, weights:
       tensors.set(s.name, { shape: s.shape, data: w.data });
     }
     writeFileSynced(path.join(tmp, CONFIG_FILE), configJsonText(config));
-    writeSafetensors(path.join(tmp, MODEL_FILE), tensors);
+    namingFile(path.join(tmp, MODEL_FILE), () => writeSafetensors(path.join(tmp, MODEL_FILE), tensors));
     if (opts.tokenizer) {
       const json = 'json' in opts.tokenizer ? opts.tokenizer.json : readFileSync(opts.tokenizer.file, 'utf8');
       writeFileSynced(path.join(tmp, TOKENIZER_FILE), json);
@@ -122,7 +135,7 @@ export function saveCheckpointWeights(dir: string, config: ModelConfig, weights:
       for (const name of opts.optimizer.keys()) {
         if (!specs.some((s) => s.name === name)) throw new Error(`saving ${OPTIMIZER_FILE}: moments for unknown tensor '${name}'`);
       }
-      writeSafetensors(path.join(tmp, OPTIMIZER_FILE), m);
+      namingFile(path.join(tmp, OPTIMIZER_FILE), () => writeSafetensors(path.join(tmp, OPTIMIZER_FILE), m));
     }
     if (opts.trainerState) writeFileSynced(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(opts.trainerState, null, 2) + '\n');
     fsyncDir(tmp);

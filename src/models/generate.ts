@@ -1,5 +1,7 @@
-// Autoregressive sampling with O(1) memory in the generated length: the prompt runs once in parallel
-// (prefill), then each new token is one recurrent step that carries the per-layer conv tails and states.
+// Autoregressive sampling with O(1) memory in the generated length: the prompt runs in parallel chunks of
+// `prefillChunk` tokens (prefill; chunks bound memory, since a step's logits are T × V floats: a 100k-token
+// prompt at once would need GBs), then each new token is one recurrent step that carries the per-layer conv
+// tails and states.
 // Temperature 0 is greedy; top-k keeps the k most likely tokens; the seed makes sampling reproducible.
 import * as tf from '@tensorflow/tfjs-core';
 import { seededUniform } from './init.ts';
@@ -16,6 +18,8 @@ export interface GenerateOptions {
   stopTokenId?: number | null;
   /** Called with each new token id as soon as it is chosen (for streaming). */
   onToken?: (id: number) => void;
+  /** Prompt tokens per prefill step (default 256); the result does not depend on it. */
+  prefillChunk?: number;
 }
 
 /** Picks the next id from one row of logits. */
@@ -49,25 +53,37 @@ export function generate(model: CausalLM, prompt: number[], opts: GenerateOption
   const topK = opts.topK ?? 0;
   const rand = seededUniform(opts.seed ?? 0);
   const out: number[] = [];
+  const chunk = Math.max(1, opts.prefillChunk ?? 256);
   let state: DecodeState | null = null;
-  let input = tf.tensor2d(prompt, [1, prompt.length], 'int32');
-  try {
-    while (out.length < opts.maxNewTokens) {
+  let logits: tf.Tensor3D | null = null;
+  // One recurrent step over `ids`; keeps only the new state and this step's logits.
+  const advance = (ids: number[]) => {
+    const input = tf.tensor2d(ids, [1, ids.length], 'int32');
+    try {
       const r: { logits: tf.Tensor3D; state: DecodeState } = model.step(input, state);
       disposeState(state);
-      input.dispose();
+      logits?.dispose();
       state = r.state;
-      const T = r.logits.shape[1];
-      const last = tf.tidy(() => tf.slice(r.logits, [0, T - 1, 0], [1, 1, V]).dataSync() as Float32Array);
-      r.logits.dispose();
+      logits = r.logits;
+    } finally {
+      input.dispose();
+    }
+  };
+  try {
+    if (opts.maxNewTokens <= 0) return out;
+    for (let i = 0; i < prompt.length; i += chunk) advance(prompt.slice(i, i + chunk));
+    for (;;) {
+      const lg: tf.Tensor3D = logits!;
+      const T = lg.shape[1];
+      const last = tf.tidy(() => tf.slice(lg, [0, T - 1, 0], [1, 1, V]).dataSync() as Float32Array);
       const id = sampleToken(last, temperature, topK, rand);
       out.push(id);
       opts.onToken?.(id);
-      input = tf.tensor2d([id], [1, 1], 'int32');
-      if (opts.stopTokenId != null && id === opts.stopTokenId) break;
+      if ((opts.stopTokenId != null && id === opts.stopTokenId) || out.length >= opts.maxNewTokens) break;
+      advance([id]);
     }
   } finally {
-    input.dispose();
+    (logits as tf.Tensor3D | null)?.dispose();
     disposeState(state);
   }
   return out;
