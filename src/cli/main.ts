@@ -1,4 +1,5 @@
-// `lrnn` entry point: dispatches to a subcommand; exit codes 0 ok, 2 bad input (UsageError), 1 other failure.
+// `lrnn` entry point: dispatches to a subcommand; exit codes 0 ok, 2 bad input or bad file (UsageError),
+// 1 other failure, 130/143 interrupted by SIGINT/SIGTERM (see signals.ts).
 import { commands } from './commands.ts';
 import { UsageError } from './errors.ts';
 
@@ -32,6 +33,17 @@ export async function main(argv: string[]): Promise<number> {
   const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
   const cmd = sorted.find((c) => c.name.split(' ').every((w, i) => argv[i] === w));
   if (!cmd) {
+    // A group word alone (`lrnn task`, `lrnn task --help`): list its subcommands.
+    const group = commands.filter((c) => c.name.includes(' ') && c.name.split(' ')[0] === argv[0]);
+    if (group.length) {
+      const help = argv.slice(1).some((a) => a === '--help' || a === '-h');
+      const width = Math.max(...group.map((c) => c.name.length));
+      const text = [`Usage: lrnn ${argv[0]} <command> [options]        lrnn ${argv[0]} <command> --help for its options`, '', 'Commands:',
+        ...group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
+      if (help) console.log(text);
+      else console.error(`lrnn ${argv[0]}: ${argv[1] ? `unknown command '${argv[1]}'` : 'missing command'}.\n${text}`);
+      return help ? 0 : 2;
+    }
     console.error(`lrnn: unknown command '${argv[0]}'. Run 'lrnn --help' for the list.`);
     return 2;
   }

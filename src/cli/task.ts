@@ -11,7 +11,8 @@ import { STREAMS, TASKS, exampleFromSymbols, getTask, makeExamples, type Example
 import { loadTaskConfig } from '../tasks/schema.ts';
 import { TASK_FILE, trainTask, type TaskCheckpointInfo } from '../tasks/train.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
-import { UsageError } from './errors.ts';
+import { asUsage, UsageError } from './errors.ts';
+import { onStopSignals } from './signals.ts';
 
 const taskList = Object.entries(TASKS).map(([k, t]) => `  ${k.padEnd(24)} ${t.description}`).join('\n');
 
@@ -29,6 +30,9 @@ task.eval_every=N scores the test set (and task.valid_examples at training lengt
 At the end the model is scored on task.test_examples examples of lengths test_min_len..test_max_len and saved
 to out_dir/name/final (config.json, model.safetensors, task.json); progress goes to stderr and
 out_dir/name/metrics.jsonl. --json prints the summary as one JSON object.
+Ctrl-C or SIGTERM stops after the current step and saves the model so far (status "interrupted" in
+task.json and metrics.jsonl, no test evaluation); a second one quits at once. Exit codes: 0 done, 1
+failure or too many NaN/Inf steps, 2 bad recipe, 130 interrupted by SIGINT, 143 by SIGTERM.
 
 Tasks:
 ${taskList}`,
@@ -50,7 +54,13 @@ ${taskList}`,
       throw e;
     }
     await initBackend({ backend: config.backend });
-    const r = await trainTask(config, { log: (l) => process.stderr.write(l + '\n') });
+    const stop = onStopSignals('lrnn task train', 'after this step, saving the model so far');
+    let r;
+    try {
+      r = await trainTask(config, { log: (l) => process.stderr.write(l + '\n'), signal: stop.signal });
+    } finally {
+      stop.dispose();
+    }
     const summary = {
       name: config.name, task: config.task.name, arch: config.model.arch, allow_neg_eigval: config.model.allow_neg_eigval,
       seed: config.train.seed, steps: r.steps, batch_size: config.train.batch_size, wall_s: r.wallS,
@@ -59,9 +69,9 @@ ${taskList}`,
       checkpoint: r.checkpointDir,
     };
     if (json) console.log(JSON.stringify(summary));
-    else console.log(`${config.name}: ${config.task.name} test scaled accuracy ${r.test?.scaledAccuracy.toFixed(4) ?? '-'} (accuracy ${r.test?.accuracy.toFixed(4) ?? '-'}), ${r.steps} steps in ${r.wallS.toFixed(0)} s; checkpoint ${r.checkpointDir}`);
+    else console.log(`${config.name}: ${r.status === 'completed' ? '' : `${r.status}, `}${config.task.name} test scaled accuracy ${r.test?.scaledAccuracy.toFixed(4) ?? '-'} (accuracy ${r.test?.accuracy.toFixed(4) ?? '-'}), ${r.steps} steps in ${r.wallS.toFixed(0)} s; checkpoint ${r.checkpointDir}`);
     r.model.dispose();
-    return 0;
+    return r.status === 'interrupted' ? stop.exitCode() ?? 130 : r.status === 'stopped_nonfinite' ? 1 : 0;
   },
 };
 
@@ -97,12 +107,19 @@ export function readJsonlExamples(file: string, task: Task): Example[] {
 }
 
 /** The checkpoint folder holding task.json: DIR itself or DIR/final (a run folder). */
-function resolveTaskCheckpoint(dir: string): { dir: string; info: TaskCheckpointInfo | null } {
+function resolveTaskCheckpoint(dir: string): { dir: string; info: TaskCheckpointInfo } {
   for (const d of [dir, path.join(dir, 'final')]) {
-    if (existsSync(path.join(d, TASK_FILE))) return { dir: d, info: JSON.parse(readFileSync(path.join(d, TASK_FILE), 'utf8')) as TaskCheckpointInfo };
+    const file = path.join(d, TASK_FILE);
+    if (!existsSync(file)) continue;
+    try {
+      return { dir: d, info: JSON.parse(readFileSync(file, 'utf8')) as TaskCheckpointInfo };
+    } catch (e) {
+      throw new UsageError(`${file}: invalid JSON (${(e as Error).message})`);
+    }
   }
-  if (existsSync(path.join(dir, 'config.json'))) return { dir, info: null };
-  throw new UsageError(`--checkpoint ${dir}: no config.json or ${TASK_FILE} there (nor in ${path.join(dir, 'final')})`);
+  // Without task.json nothing says which symbols the ids mean: scoring would print a meaningless accuracy.
+  if (existsSync(path.join(dir, 'config.json'))) throw new UsageError(`--checkpoint ${dir}: no ${TASK_FILE} there, so not a checkpoint of 'lrnn task train' (a language model? use lrnn eval)`);
+  throw new UsageError(`--checkpoint ${dir}: no ${TASK_FILE} there (nor in ${path.join(dir, 'final')})`);
 }
 
 function bucketRows(r: TaskEvalResult, width: number): string[] {
@@ -122,9 +139,10 @@ export const taskEval: Command = {
   usage: `Usage: lrnn task eval --checkpoint DIR --task T [--min-len N] [--max-len N] [--n N] [--seed N]
                       [--data FILE.jsonl] [--batch-size N] [--json]
 
-DIR is a checkpoint folder written by 'lrnn task train' (the run folder or its final/). Without --data,
---n examples (default 512) of lengths --min-len..--max-len (default 40..256, the paper's test range) are
-generated from --seed (default 1000, the recipes' test_seed). With --data, each line is one example in
+DIR is a checkpoint folder written by 'lrnn task train' (the run folder or its final/), holding task.json
+(a checkpoint without it, such as a language model's, is refused with exit 2). Without --data, --n examples
+(default 512) of lengths --min-len..--max-len (default 40..256, the paper's test range) are generated from
+--seed (default 1000, the recipes' test_seed). With --data, each line is one example in
 symbols; the model predicts the answer right after the last token:
   {"tokens": ["1","0","1"], "answer": "0"}                                  parity
   {"tokens": ["2","-","3","-","3","*","2","="], "answer": "3"}              modular (digits 0-4, + - * ( ) =)
@@ -164,7 +182,12 @@ ${taskList}`,
       if (examples.length === 0) throw new UsageError(`--data ${values.data}: no example has a length in ${minLen}..${maxLen}`);
     }
     await initBackend();
-    const model = loadCheckpoint(dir);
+    let model;
+    try {
+      model = loadCheckpoint(dir);
+    } catch (e) {
+      throw asUsage(e);
+    }
     if (model.config.vocab_size < task.vocab.size) throw new UsageError(`--task ${task.name}: needs a vocabulary of ${task.vocab.size}, the checkpoint has ${model.config.vocab_size}`);
     const r = evaluateExamples(model, task, examples, batchSize);
     model.dispose();
