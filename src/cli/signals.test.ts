@@ -19,7 +19,7 @@ before(async () => {
 });
 const common = () => [`--data.dir=${ds}`, '--data.domains=["prose","more"]', '--data.weights=[1,1]', '--eval.splits=["prose"]', '--eval.batches=1',
   '--data.seq_len=16', '--log.progress=false', '--checkpoint.every=0'];
-const STEPS = 300;
+const STEPS = 150;
 
 const stepsOf = (runDir: string) => readMetrics(path.join(runDir, 'metrics.jsonl')).filter((r): r is StepRecord => r.kind === 'step');
 const countSteps = (file: string) => (existsSync(file) ? (readFileSync(file, 'utf8').match(/"kind":"step"/g) ?? []).length : 0);

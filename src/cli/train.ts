@@ -72,7 +72,8 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
         try {
           resume = latestCheckpoint(runDir, warn);
         } catch (e) {
-          throw new UsageError(`--resume: ${(e as Error).message}`);
+          const m = (e as Error).message;
+          throw new UsageError(`--resume: ${m}${/no (intact )?checkpoint/.test(m) ? `; to start the run over, run the recipe again without --resume` : ''}`);
         }
       } else {
         config = loadConfig(positionals[0]!, overrides).config;
