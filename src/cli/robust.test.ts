@@ -155,3 +155,24 @@ test('eval does not suggest a --skip-bad it lacks', () => {
   assert.doesNotMatch(r.stderr, /or pass --skip-bad/);
   assert.match(lrnn(['eval', '--skip-bad']).stderr, /Unknown option '--skip-bad'/);
 });
+
+test('a run that fails in the loop: train.log ends with status "failed" and the cause, never "completed"', async () => {
+  const { initBackend } = await import('../backend/index.ts');
+  const { loadConfig } = await import('../config/load.ts');
+  const { createLogger } = await import('../log/logger.ts');
+  const { modelConfigFromRecipe } = await import('../train/model_config.ts');
+  const { TokenArraySource } = await import('../train/sources.ts');
+  const { train } = await import('../train/trainer.ts');
+  await initBackend({ warn: () => {} });
+  const runDir = path.join(root, 'fails');
+  const { config } = loadConfig('tiny', [`--out_dir=${root}`, '--name=fails']);
+  const inner = new TokenArraySource(Int32Array.from({ length: 5000 }, (_, i) => i % 50), config.train.batch_size, config.data.seq_len);
+  let calls = 0;
+  const data = { next: async () => { if (++calls === 3) throw new Error('shard x.tokens.arrows: read error'); return inner.next(); }, cursor: () => inner.cursor() };
+  const { log } = createLogger({ file: path.join(runDir, 'train.log'), terminal: false });
+  await assert.rejects(train({ config, runDir, modelConfig: modelConfigFromRecipe(config.model), data, log }), /read error/);
+  const lines = readFileSync(path.join(runDir, 'train.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const done = lines.filter((l) => l.msg === 'done').at(-1);
+  assert.equal(done.status, 'failed');
+  assert.ok(lines.some((l) => l.level === 50 && /failed at step 3: shard x\.tokens\.arrows: read error/.test(l.msg)), JSON.stringify(lines.map((l) => l.msg)));
+});
