@@ -41,7 +41,7 @@ produced. An empty or missing --prompt starts from the config's bos_token_id (el
     const temperature = numberFlag('temperature', values.temperature, 1, { min: 0 });
     const topK = numberFlag('top-k', values['top-k'], 0, { int: true, min: 0 });
     const seed = numberFlag('seed', values.seed, 0, { int: true, min: 0 });
-    if (!existsSync(values.checkpoint)) throw new UsageError(`--checkpoint ${values.checkpoint}: no such folder`);
+    if (!existsSync(values.checkpoint)) throw new UsageError(`--checkpoint ${values.checkpoint}: no config.json there (no such folder)`);
     const dir = resolveCheckpointDir(values.checkpoint);
     if (!dir) throw new UsageError(`--checkpoint ${values.checkpoint}: no config.json there, and no checkpoint-best/ or checkpoint-<step>/ folder inside`);
     const tok = checkpointTokenizer(dir);

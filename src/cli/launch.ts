@@ -20,7 +20,7 @@ usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also w
   mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
   srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
 Ctrl-C or SIGTERM is passed to the ranks on this host (to mpirun when none runs here, which sends SIGTERM
-to every rank and SIGKILL 120 s later): the ranks finish the current step together, rank 0 writes a
+to every rank and SIGKILL 10 s later): the ranks finish the current step together, rank 0 writes a
 checkpoint, and lrnn launch exits 130 (SIGINT) or 143 (SIGTERM) once mpirun has exited.
 Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
   async run(argv) {

@@ -18,7 +18,7 @@ export interface LaunchOptions {
 }
 
 /** Seconds mpirun waits after forwarding SIGTERM before it kills the ranks. */
-export const SIGKILL_TIMEOUT_S = 120;
+export const SIGKILL_TIMEOUT_S = 10;
 
 export function lrnnBin(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lrnn.js');
@@ -26,7 +26,8 @@ export function lrnnBin(): string {
 
 export function mpirunCommand(o: LaunchOptions): { cmd: string; args: string[]; env: Record<string, string> } {
   // On SIGINT/SIGTERM mpirun sends SIGTERM to every rank and SIGKILL odls_base_sigkill_timeout seconds later
-  // (default 1): too soon for a rank to finish its step and write the checkpoint, so allow 120 s.
+  // (default 1): too soon for a rank to finish its step and write the checkpoint. 10 s, not more: a hung rank
+  // cannot run its JS signal handler, so after a watchdog abort the job lingers this long before SIGKILL.
   const args = ['-np', String(o.nproc), '--bind-to', 'none', '--mca', 'odls_base_sigkill_timeout', String(SIGKILL_TIMEOUT_S)];
   const env: Record<string, string> = {};
   if (process.getuid?.() === 0) {
