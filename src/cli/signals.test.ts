@@ -1,6 +1,7 @@
 // Stopping when asked, on real child processes: SIGINT at a random step of `lrnn train` stops after that
 // step with a checkpoint of it, status "interrupted" and exit 130, and --resume then writes exactly the
-// unbroken run's losses; SIGTERM exits 143; a second signal quits at once; SIGTERM to `lrnn launch` stops
+// unbroken run's losses; SIGTERM exits 143; a second signal quits at once; lrnn task train saves the model
+// so far; SIGTERM to `lrnn launch` stops
 // both MPI ranks at the same step and leaves no process of the job behind.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -144,4 +145,18 @@ test('SIGTERM to lrnn launch: both ranks stop at the same step, a checkpoint, ex
   assert.equal(stops.length, 2, err);
   assert.equal(stops[0], stops[1]);
   assert.ok(existsSync(path.join(runDir, `checkpoint-${stops[0]}`, 'trainer_state.json')));
+});
+
+test('SIGINT during lrnn task train: the model so far is saved with status interrupted, exit 130', async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'lrnn-sig-task-'));
+  const runDir = path.join(out, 'p');
+  const r = await signalAt(['task', 'train', 'parity-deltanet-negeig', `--out_dir=${out}`, '--name=p', '--train.steps=5000', '--train.batch_size=8',
+    '--model.hidden_size=32', '--task.test_examples=16'], runDir, 3, 'SIGINT');
+  assert.equal(r.code, 130, r.stderr);
+  const steps = readMetrics(path.join(runDir, 'metrics.jsonl')).filter((x) => x.kind === 'step').length;
+  const info = JSON.parse(readFileSync(path.join(runDir, 'final', 'task.json'), 'utf8'));
+  assert.ok(info.steps >= 3 && info.steps === steps && info.steps < 5000, `task.json steps ${info.steps}, metrics ${steps}`);
+  const done = readMetrics(path.join(runDir, 'metrics.jsonl')).at(-1) as { kind: string; status?: string };
+  assert.equal(done.kind, 'done');
+  assert.equal(done.status, 'interrupted');
 });
