@@ -37,7 +37,9 @@ Data: --splits reads the prepared dataset (--data-dir; default: the run's data.d
 else data/prepared) and its --subset (default test).
 --data FILE_OR_DIR (repeatable: .txt, .jsonl with a 'text' field, .parquet, .arrow) evaluates your files,
 one split per argument, instead (add --splits to get both). --max-tokens caps the scored tokens per split.
-Writes eval/results/<run>-<checkpoint>-<subset>.json (or --out FILE); --json prints it instead of the table.`,
+Writes eval/results/<run>-<checkpoint>-<subset>.json (or --out FILE); --json prints it instead of the table.
+Exit codes: 0 done, 2 bad flag or bad file (a truncated checkpoint or shard, named), 1 failure; Ctrl-C or
+SIGTERM stops at once (130/143) and writes nothing (the result file is written atomically at the end).`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       checkpoint: { type: 'string' }, splits: { type: 'string' }, data: { type: 'string', multiple: true },

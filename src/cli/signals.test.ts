@@ -1,8 +1,8 @@
 // Stopping when asked, on real child processes: SIGINT at a random step of `lrnn train` stops after that
 // step with a checkpoint of it, status "interrupted" and exit 130, and --resume then writes exactly the
 // unbroken run's losses; SIGTERM exits 143; a second signal quits at once; lrnn task train saves the model
-// so far; SIGTERM to `lrnn launch` stops
-// both MPI ranks at the same step and leaves no process of the job behind.
+// so far; SIGTERM to `lrnn launch` stops both MPI ranks at the same step and leaves no process of the job
+// behind.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
