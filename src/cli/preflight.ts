@@ -88,11 +88,12 @@ const RUN_FILES = ['metrics.jsonl', 'train.log', 'config.resolved.toml'];
 
 /**
  * What a fresh `lrnn train` may do with an existing run folder: 'new' (absent or empty of runs), 'replace'
- * (a run that stopped before its first checkpoint: nothing to resume, so a re-run starts over), or 'taken'.
+ * (a run without an intact checkpoint: nothing to resume, so a re-run starts over), or 'taken'.
  */
 export function runDirState(runDir: string): 'new' | 'replace' | 'taken' {
   if (!existsSync(path.join(runDir, 'metrics.jsonl')) && !existsSync(path.join(runDir, 'train.log'))) return 'new';
-  const kept = readdirSync(runDir).filter((n) => /^checkpoint-|^final$/.test(n));
+  // checkpoint-<step>.damaged folders (set aside by a resume) are kept but hold nothing to resume from.
+  const kept = readdirSync(runDir).filter((n) => /^(checkpoint-(\d+|best)|final)$/.test(n));
   return kept.length ? 'taken' : 'replace';
 }
 

@@ -72,7 +72,7 @@ test('a run killed before its first checkpoint: --resume says so (exit 2), a pla
   assert.match(res.stderr, /no checkpoint-<step> folder to resume from/);
   const again = lrnn(['train', 'tiny', `--out_dir=${out}`, ...common(), '--train.steps=5']);
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stderr, /stopped before its first checkpoint; starting it over/);
+  assert.match(again.stderr, /holds no intact checkpoint .*starting the run over/);
   assert.deepEqual(stepsOf(runDir).map((s) => s.step), [1, 2, 3, 4, 5]);
   const log = readFileSync(path.join(runDir, 'train.log'), 'utf8');
   assert.equal((log.match(/"msg":"starting"/g) ?? []).length, 1, 'the old train.log was not replaced');
@@ -175,4 +175,19 @@ test('a run that fails in the loop: train.log ends with status "failed" and the 
   const done = lines.filter((l) => l.msg === 'done').at(-1);
   assert.equal(done.status, 'failed');
   assert.ok(lines.some((l) => l.level === 50 && /failed at step 3: shard x\.tokens\.arrows: read error/.test(l.msg)), JSON.stringify(lines.map((l) => l.msg)));
+});
+
+test('an invalid config.json in the only checkpoint: --resume exits 2 naming it; a plain re-run starts over and keeps it aside', () => {
+  const out = path.join(root, 'badcfg');
+  const args = ['train', 'tiny', `--out_dir=${out}`, ...common(), '--train.steps=3'];
+  assert.equal(lrnn(args).status, 0);
+  const runDir = path.join(out, 'tiny');
+  writeFileSync(path.join(runDir, 'checkpoint-3', 'config.json'), '{"model_type": ');
+  const res = lrnn(['train', '--resume', runDir]);
+  assert.equal(res.status, 2, res.stderr);
+  assert.match(res.stderr, /checkpoint-3\/config\.json: invalid JSON/);
+  assert.match(res.stderr, /run the recipe again without --resume/);
+  const again = lrnn(args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.ok(existsSync(path.join(runDir, 'checkpoint-3.damaged', 'config.json')) && existsSync(path.join(runDir, 'checkpoint-3', 'config.json')));
 });

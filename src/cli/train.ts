@@ -139,7 +139,7 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
     }
     if (main && replaceFailed) {
       clearFailedRun(runDir);
-      warn(`${runDir} held a run that stopped before its first checkpoint; starting it over`);
+      warn(`${runDir} holds no intact checkpoint (its run stopped before the first one, or they are damaged): starting the run over`);
     }
     if (main && !resume) for (const m of cleanRunDir(runDir)) warn(m);
 
