@@ -191,3 +191,10 @@ test('an invalid config.json in the only checkpoint: --resume exits 2 naming it;
   assert.equal(again.status, 0, again.stderr);
   assert.ok(existsSync(path.join(runDir, 'checkpoint-3.damaged', 'config.json')) && existsSync(path.join(runDir, 'checkpoint-3', 'config.json')));
 });
+
+test('free disk for one checkpoint is checked up front', async () => {
+  const { checkRunDir, checkpointBytes } = await import('./preflight.ts');
+  const dir = path.join(root, 'disk', 'run');
+  assert.throws(() => checkRunDir(dir, checkpointBytes(1e8), 2 ** 30), /out_dir: .*disk\/run has 1\.0 GB free, one checkpoint needs about 1\.1 GB/);
+  assert.doesNotThrow(() => checkRunDir(dir, checkpointBytes(1e6), 2 ** 30));
+});
