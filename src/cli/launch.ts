@@ -51,7 +51,8 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
     // a Node parent). We exit only after mpirun has, with 130/143.
     return await new Promise<number>((resolve, reject) => {
-      const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env }, detached: true });
+      // No stdin: from a background process group, a read of the terminal would stop mpirun (SIGTTIN).
+      const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
       let got: NodeJS.Signals | null = null;
       const forward = (sig: NodeJS.Signals) => () => {
         got ??= sig;
