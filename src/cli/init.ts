@@ -56,7 +56,14 @@ ${Object.entries(MODEL_SIZES).map(([k, s]) => `  ${k.padEnd(6)} ${s.description}
     }
     const config = makeConfig(sizeOptions(model, size, { vocabSize, allowNegEigval: !!values['allow-neg-eigval'], eosTokenId: eosId, ...(model === 'mamba' ? { bosTokenId: eosId, padTokenId: eosId } : {}) }));
     const weights = initWeights(config, seed);
-    saveCheckpointWeights(values.out, config, weights, tokenizerJson ? { tokenizer: { json: tokenizerJson } } : {});
+    try {
+      saveCheckpointWeights(values.out, config, weights, tokenizerJson ? { tokenizer: { json: tokenizerJson } } : {});
+    } catch (e) {
+      // A path that cannot be a folder or cannot be written is bad input (exit 2), named with the reason.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code && ['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOENT'].includes(code)) throw new UsageError(`--out ${values.out}: cannot write there (${(e as Error).message})`);
+      throw e;
+    }
     const params = paramSpecs(config).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
     const summary = { out: values.out, model_type: config.model_type, size, allow_neg_eigval: config.allow_neg_eigval, vocab_size: vocabSize, parameters: params, seed, tokenizer: !!tokenizerJson };
     if (values.json) console.log(JSON.stringify(summary));

@@ -44,6 +44,9 @@ test('checked before the first step: exit 2 naming the key or path, nothing writ
     assert.equal(existsSync(out), false, `${extra} wrote ${out}`);
   }
   assert.equal(existsSync(path.join(root, 'no-such-data')), false, 'a missing data.dir was created (prepared?)');
+  const init = lrnn(['init', '--model', 'deltanet', '--size', 'tiny', '--out', path.join(file, 'ck')]);
+  assert.equal(init.status, 2, init.stderr);
+  assert.match(init.stderr, /--out .*a-file\/ck: cannot write there/);
   if (process.getuid?.() !== 0) { // root writes anywhere
     const ro = path.join(root, 'read-only');
     mkdirSync(ro, { mode: 0o555 });
