@@ -19,9 +19,11 @@ passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn chec
 usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
   mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
   srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
-Ctrl-C or SIGTERM is passed to the ranks on this host (to mpirun when none runs here, which sends SIGTERM
-to every rank and SIGKILL 10 s later): the ranks finish the current step together, rank 0 writes a
-checkpoint, and lrnn launch exits 130 (SIGINT) or 143 (SIGTERM) once mpirun has exited.
+Ctrl-C or SIGTERM is passed to the ranks on this host: they finish the current step together (ranks on
+other hosts too, through the all-reduced stop flag), rank 0 writes a checkpoint, and lrnn launch exits 130
+(SIGINT) or 143 (SIGTERM) once mpirun has exited. With no rank on this host the signal goes to mpirun, which
+sends SIGTERM to every rank and SIGKILL 1 s later: set OMPI_MCA_odls_base_sigkill_timeout=60 to give them
+time to save.
 Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
   async run(argv) {
     // Flags stop at the first word that is not one of ours: the rest is the command to launch.

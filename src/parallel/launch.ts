@@ -1,6 +1,5 @@
 // Builds the mpirun command line for `lrnn launch`: one process per core, binding off (each rank runs BLAS
-// and libuv threads; default core binding pinned both ranks of a 2-host test to core 0, 5× slower), time for
-// ranks to stop cleanly after a signal,
+// and libuv threads; default core binding pinned both ranks of a 2-host test to core 0, 5× slower),
 // root allowed when running as root, oversubscription when ranks outnumber cores, single-threaded V8 GC when
 // ranks share a host.
 import os from 'node:os';
@@ -17,18 +16,12 @@ export interface LaunchOptions {
   command: string[];
 }
 
-/** Seconds mpirun waits after forwarding SIGTERM before it kills the ranks. */
-export const SIGKILL_TIMEOUT_S = 10;
-
 export function lrnnBin(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lrnn.js');
 }
 
 export function mpirunCommand(o: LaunchOptions): { cmd: string; args: string[]; env: Record<string, string> } {
-  // On SIGINT/SIGTERM mpirun sends SIGTERM to every rank and SIGKILL odls_base_sigkill_timeout seconds later
-  // (default 1): too soon for a rank to finish its step and write the checkpoint. 10 s, not more: a hung rank
-  // cannot run its JS signal handler, so after a watchdog abort the job lingers this long before SIGKILL.
-  const args = ['-np', String(o.nproc), '--bind-to', 'none', '--mca', 'odls_base_sigkill_timeout', String(SIGKILL_TIMEOUT_S)];
+  const args = ['-np', String(o.nproc), '--bind-to', 'none'];
   const env: Record<string, string> = {};
   if (process.getuid?.() === 0) {
     args.push('--allow-run-as-root');
