@@ -1,6 +1,8 @@
-// `lrnn train RECIPE [--resume RUN_DIR] [--section.key=value …]`: load and validate the recipe (nothing is
-// written when it is bad: exit 2 naming the key), open the data (preparing the built-in mix when missing),
-// build the logger and progress bar, run src/train/trainer.ts, print the final evaluation.
+// `lrnn train RECIPE [--resume RUN_DIR] [--section.key=value …]`: load and validate the recipe, open the
+// data (preparing the built-in mix when the default data.dir is empty), check the model against the data and
+// the machine (preflight.ts; nothing is written when anything is bad: exit 2 naming the key or path), clean
+// or set aside what interrupted runs left, build the logger and progress bar, run src/train/trainer.ts until
+// done or a signal (signals.ts: exit 130/143 after a checkpoint), print the final evaluation.
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
