@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 interface CpuLikeBackend {
-  data: { get(id: object): { values?: ArrayLike<number> } };
+  data: { get(id: object): { values?: ArrayLike<number>; refCount?: number } };
 }
 
 function cpuStorage(): CpuLikeBackend | null {
@@ -42,4 +42,23 @@ export function fromF32(values: Float32Array, shape: number[]): tf.Tensor {
 /** True when tensors live in JS TypedArrays that native kernels can read and write in place. */
 export function hasTypedArrayStorage(): boolean {
   return cpuStorage() !== null;
+}
+
+/**
+ * The storage of variable `v`, writable in place (the optimizer updates parameters there: no per-step copy
+ * and no new tensor). A variable shares its storage with the tensor it was made from, and some kernels
+ * (reshape, identity) return views of their input, so when anything else holds the same storage the variable
+ * first gets a private copy: writing never changes another tensor. Null on backends without TypedArray storage.
+ */
+export function ownedF32(v: tf.Variable): Float32Array | null {
+  const be = cpuStorage();
+  if (!be || v.dtype !== 'float32') return null;
+  let d = be.data.get(v.dataId);
+  if ((d.refCount ?? 1) > 1 || !(d.values instanceof Float32Array)) {
+    const copy = tf.tensor(f32(v).slice(), v.shape, 'float32');
+    v.assign(copy);
+    copy.dispose();
+    d = be.data.get(v.dataId);
+  }
+  return d.values instanceof Float32Array ? d.values : null;
 }

@@ -1,11 +1,13 @@
 // Training throughput of the paired small recipes at one BLAS thread: tokens/s of a full step (forward +
 // backward + clip + AdamW, the trainer's arithmetic) on synthetic tokens, with the matmul MFU against the
-// machine's measured sgemm peak and the share of step time spent in the recurrent kernels.
+// machine's measured sgemm peak, the share of step time spent in the recurrent kernels, the step's top
+// kernels by time (name, ms, share of kernel time, calls), the kernels run per step, and peak RSS against the
+// training state (parameters + gradients + two AdamW moments) so memory regressions show up too.
 // Run: npm run bench -- --only train.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Bench, BenchResult } from '../bench/harness.ts';
 import { timeMs } from '../bench/harness.ts';
-import { f32, fromF32, initBackend, native } from '../backend/index.ts';
+import { f32, initBackend, native, ownedF32 } from '../backend/index.ts';
 import { loadConfig } from '../config/load.ts';
 import { initModel } from '../models/index.ts';
 import { AdamW } from '../optim/adamw.ts';
@@ -34,25 +36,36 @@ async function trainBench(recipe: string): Promise<BenchResult> {
   const ids = new Int32Array(B * (T + 1));
   for (let i = 0; i < ids.length; ++i) ids[i] = (i * 2654435761) % mc.vocab_size >>> 0;
   const tokens = tf.tensor2d(ids, [B, T + 1], 'int32');
+  // AdamW updates the variables' own storage (ownedF32) and the gradients are the gradient tensors' storage
+  // (clipped in place, disposed after the update): no per-step copies, no re-created parameter tensors.
   const step = async () => {
     const { value, grads } = tf.variableGrads(() => model.loss(tokens), vars);
     await value.data();
-    const g = new Map(names.map((n, i) => [n, f32(grads[vars[i]!.name]!).slice()]));
+    const g = new Map(names.map((n, i) => [n, f32(grads[vars[i]!.name]!)]));
     clipGradNorm(g, cfg.train.clip);
-    const p = new Map(names.map((n, i) => [n, f32(vars[i]!).slice()]));
+    const p = new Map(names.map((n, i) => [n, ownedF32(vars[i]!) ?? f32(vars[i]!)]));
     opt.update(p, g, cfg.train.lr);
-    tf.tidy(() => names.forEach((n, i) => vars[i]!.assign(fromF32(p.get(n)!, vars[i]!.shape))));
     tf.dispose([value, grads]);
   };
   const t = await timeMs(step, 3, 1);
-  // Share of the recurrent kernels (delta rule / selective scan, forward and backward) in one profiled step.
+  // Where one profiled step spends its kernel time: recurrent kernels (delta rule / selective scan, forward
+  // and backward) and the top kernels by name.
   const prof = await tf.profile(step);
   let recurrent = 0, all = 0;
+  const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of prof.kernels) {
-    const ms = Number(k.kernelTimeMs) || 0;
+    const ms = Number(await k.kernelTimeMs) || 0;
     all += ms;
     if (/delta|scan|selective/i.test(k.name)) recurrent += ms;
+    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls += 1;
+    byName.set(k.name, e);
   }
+  const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)
+    .map(([name, e]) => ({ name, ms: +e.ms.toFixed(1), share: all > 0 ? +(e.ms / all).toFixed(3) : null, calls: e.calls }));
+  // Parameters + gradients + AdamW m and v, float32: the floor of a step's memory before activations.
+  const stateBytes = 4 * 4 * model.numParameters();
   // Matmul parameters: every rank-2 weight but embeddings and A_log (+ the tied head, which reuses the embedding).
   let pMm = 0;
   for (const [n, v] of model.params) if (v.rank === 2 && !/embed|A_log/.test(n)) pMm += v.size;
@@ -65,6 +78,10 @@ async function trainBench(recipe: string): Promise<BenchResult> {
     step_ms: +t.median.toFixed(1), batch: `${B}x${T}`, params: model.numParameters(), matmul_params: pMm,
     matmul_gflops: +gflops.toFixed(2), sgemm_peak_gflops: +peak.toFixed(1), mfu: +(gflops / peak).toFixed(3),
     recurrent_kernel_share: all > 0 ? +(recurrent / all).toFixed(3) : null, backend: tf.getBackend(),
+    kernels_per_step: prof.kernels.length, kernel_ms: +all.toFixed(1), top_kernels: top,
+    // maxRSS is the process's peak so far (KiB on Linux): with --only train.<one> it is this model's step.
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), train_state_mb: Math.round(stateBytes / 2 ** 20),
+    profiled_new_tensors: prof.newTensors, profiled_peak_bytes_mb: Math.round(prof.peakBytes / 2 ** 20),
   };
   tokens.dispose();
   model.dispose();
