@@ -108,15 +108,17 @@ class MambaBlock(nn.Module):
         xs = self.conv(xs)
         dt, Bm, Cm = self.x_proj(xs).split([self.r, self.n, self.n], -1)
         delta = F.softplus(self.dt_proj(dt))  # [B,T,di]
-        dA = torch.exp(delta[..., None] * -torch.exp(self.A_log))  # [B,T,di,N]
-        if self.neg:
-            dA = 2 * dA - 1
-        dBu = delta[..., None] * Bm[:, :, None, :] * xs[..., None]
+        A = -torch.exp(self.A_log)  # [di,N]
+        # Sequential scan, one step per token on time-major rows; Ā_t is made per step, never as [B,T,di,N].
+        dT, xT, BT, CT = (t.transpose(0, 1).contiguous() for t in (delta, xs, Bm, Cm))
         h = x.new_zeros(x.shape[0], xs.shape[-1], self.n)
         ys = []
         for t in range(x.shape[1]):
-            h = dA[:, t] * h + dBu[:, t]
-            ys.append((h * Cm[:, t, None, :]).sum(-1))
+            dA = torch.exp(dT[t, :, :, None] * A)
+            if self.neg:
+                dA = 2 * dA - 1
+            h = dA * h + (dT[t] * xT[t])[:, :, None] * BT[t][:, None, :]
+            ys.append(torch.bmm(h, CT[t][:, :, None])[..., 0])
         y = (torch.stack(ys, 1) + xs * self.D) * F.silu(z)
         return x + self.out_proj(y)
 
