@@ -107,12 +107,6 @@ LRNN_HOT void BackwardRows(const Args& a, const float* wt, int64_t b, const floa
   }
 }
 
-const float* OptF32(const Napi::CallbackInfo& info, size_t i, const char* name, size_t len) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  if (info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().ElementLength() == 0) return nullptr;
-  return lrnn::F32(info, i, name, len);
-}
-
 Args ReadArgs(const Napi::CallbackInfo& info, size_t dimAt) {
   Args a{};
   a.batch = lrnn::Int(info, dimAt, "batch");
@@ -123,8 +117,8 @@ Args ReadArgs(const Napi::CallbackInfo& info, size_t dimAt) {
   if (a.batch < 0 || a.T < 0 || a.C < 0 || a.W < 1) throw Napi::RangeError::New(info.Env(), "causalConv1d: bad dimensions");
   a.x = lrnn::F32(info, 0, "x", a.batch * a.T * a.C);
   a.weight = lrnn::F32(info, 1, "weight", a.C * a.W);
-  a.bias = OptF32(info, 2, "bias", a.C);
-  a.h0 = OptF32(info, 3, "initialState", a.batch * (a.W - 1) * a.C);
+  a.bias = lrnn::OptF32(info, 2, "bias", a.C);
+  a.h0 = lrnn::OptF32(info, 3, "initialState", a.batch * (a.W - 1) * a.C);
   return a;
 }
 
@@ -156,8 +150,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const float* dy = lrnn::F32(info, 4, "dy", a.batch * TC);
   float* dx = lrnn::F32(info, 5, "dx", a.batch * TC);
   float* dweight = lrnn::F32(info, 6, "dweight", a.C * a.W);
-  float* dbias = const_cast<float*>(OptF32(info, 7, "dbias", a.C));
-  float* dh0 = const_cast<float*>(OptF32(info, 8, "dInitialState", a.batch * (a.W - 1) * a.C));
+  float* dbias = lrnn::OptOut(info, 7, "dbias", a.C);
+  float* dh0 = lrnn::OptOut(info, 8, "dInitialState", a.batch * (a.W - 1) * a.C);
   const std::vector<float> wt = Transposed(a);
   std::vector<float> dpre(TC), dwt(a.W * a.C), db(a.C);
   std::vector<double> dwAcc(a.W * a.C, 0.0), dbAcc(a.C, 0.0);

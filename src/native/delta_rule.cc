@@ -303,8 +303,6 @@ LRNN_HOT void backwardAll(const Dims& d, const float* q, const float* k, const f
     }
 }
 
-bool isNone(const Napi::CallbackInfo& info, size_t i) { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
-
 Dims readDims(const Napi::CallbackInfo& info, size_t at) {
   Dims d;
   d.B = static_cast<int>(lrnn::Int(info, at, "B"));
@@ -332,11 +330,11 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   const float* k = lrnn::F32(info, 1, "k", BTH * d.K);
   const float* v = lrnn::F32(info, 2, "v", BTH * d.V);
   const float* beta = lrnn::F32(info, 3, "beta", BTH);
-  const float* s0 = isNone(info, 4) ? nullptr : lrnn::F32(info, 4, "s0", BHKV);
+  const float* s0 = lrnn::IsNone(info, 4) ? nullptr : lrnn::F32(info, 4, "s0", BHKV);
   float* o = lrnn::F32(info, 5, "o", BTH * d.V);
   float* sT = lrnn::F32(info, 6, "sT", BHKV);
   // u, delta, ckpt: all null for a forward without backward.
-  const bool save = !isNone(info, 7);
+  const bool save = !lrnn::IsNone(info, 7);
   float* u = save ? lrnn::F32(info, 7, "u", BTH * d.V) : nullptr;
   float* dl = save ? lrnn::F32(info, 8, "delta", BTH * d.V) : nullptr;
   float* ckpt = save ? lrnn::F32(info, 9, "ckpt", BHKV * d.nCk) : nullptr;
@@ -353,13 +351,13 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const float* k = lrnn::F32(info, 1, "k", BTH * d.K);
   const float* v = lrnn::F32(info, 2, "v", BTH * d.V);
   const float* beta = lrnn::F32(info, 3, "beta", BTH);
-  const float* s0 = isNone(info, 4) ? nullptr : lrnn::F32(info, 4, "s0", BHKV);
+  const float* s0 = lrnn::IsNone(info, 4) ? nullptr : lrnn::F32(info, 4, "s0", BHKV);
   const float* sT = lrnn::F32(info, 5, "sT", BHKV);
   const float* u = lrnn::F32(info, 6, "u", BTH * d.V);
   const float* dl = lrnn::F32(info, 7, "delta", BTH * d.V);
   const float* ckpt = lrnn::F32(info, 8, "ckpt", BHKV * d.nCk);
-  const float* dO = isNone(info, 9) ? nullptr : lrnn::F32(info, 9, "dO", BTH * d.V);
-  const float* dsT = isNone(info, 10) ? nullptr : lrnn::F32(info, 10, "dsT", BHKV);
+  const float* dO = lrnn::IsNone(info, 9) ? nullptr : lrnn::F32(info, 9, "dO", BTH * d.V);
+  const float* dsT = lrnn::IsNone(info, 10) ? nullptr : lrnn::F32(info, 10, "dsT", BHKV);
   float* dq = lrnn::F32(info, 11, "dq", BTH * d.K);
   float* dk = lrnn::F32(info, 12, "dk", BTH * d.K);
   float* dv = lrnn::F32(info, 13, "dv", BTH * d.V);

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <vector>
 
+#include "eig.h"
 #include "registry.h"
 #include "simd16.h"
 
@@ -149,7 +150,8 @@ LRNN_HOT void ScanTileForward(const Args& a, Tile& tl, int64_t b, bool keep) {
   const int64_t T = a.T, N = a.N;
   const float* Bb = a.B + b * T * N;
   const float* Cb = a.C + b * T * N;
-  const vf cm = splat(a.neg ? 2.f : 1.f), ca = splat(a.neg ? -1.f : 0.f);
+  const lrnn::EigMap em = lrnn::EigMapFor(a.neg);
+  const vf cm = splat(em.scale), ca = splat(em.shift);  // Ā = cm·e + ca (eig.h)
   const vf dv = ld(tl.Dv.data());
   float* h = tl.h.data();
   const float* At = tl.At.data();
@@ -184,7 +186,8 @@ LRNN_HOT void ScanTileBackward(const Args& a, Tile& tl, int64_t b, float* g, flo
   const int64_t T = a.T, N = a.N;
   const float* Bb = a.B + b * T * N;
   const float* Cb = a.C + b * T * N;
-  const vf cm = splat(a.neg ? 2.f : 1.f), ca = splat(a.neg ? -1.f : 0.f);
+  const lrnn::EigMap em = lrnn::EigMapFor(a.neg);
+  const vf cm = splat(em.scale), ca = splat(em.shift);  // Ā = cm·e + ca (eig.h)
   const vf dv = ld(tl.Dv.data());
   const float* At = tl.At.data();
   const float* hist = tl.hist.data();
@@ -228,16 +231,6 @@ LRNN_HOT void ScanTileBackward(const Args& a, Tile& tl, int64_t b, float* g, flo
   st(dbv, db);
 }
 
-const float* OptF32(const Napi::CallbackInfo& info, size_t i, const char* name, size_t len) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  if (info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().ElementLength() == 0) return nullptr;
-  return lrnn::F32(info, i, name, len);
-}
-
-float* OptOut(const Napi::CallbackInfo& info, size_t i, const char* name, size_t len) {
-  return const_cast<float*>(OptF32(info, i, name, len));
-}
-
 Args ReadArgs(const Napi::CallbackInfo& info, size_t dimAt) {
   Args a{};
   a.batch = lrnn::Int(info, dimAt, "batch");
@@ -253,10 +246,10 @@ Args ReadArgs(const Napi::CallbackInfo& info, size_t dimAt) {
   a.A = lrnn::F32(info, 2, "A", a.D * a.N);
   a.B = lrnn::F32(info, 3, "B", btn);
   a.C = lrnn::F32(info, 4, "C", btn);
-  a.Dskip = OptF32(info, 5, "Dskip", a.D);
-  a.z = OptF32(info, 6, "z", btd);
-  a.bias = OptF32(info, 7, "deltaBias", a.D);
-  a.h0 = OptF32(info, 8, "h0", a.batch * a.D * a.N);
+  a.Dskip = lrnn::OptF32(info, 5, "Dskip", a.D);
+  a.z = lrnn::OptF32(info, 6, "z", btd);
+  a.bias = lrnn::OptF32(info, 7, "deltaBias", a.D);
+  a.h0 = lrnn::OptF32(info, 8, "h0", a.batch * a.D * a.N);
   return a;
 }
 
@@ -287,16 +280,16 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   const int64_t T = a.T, N = a.N, D = a.D;
   const size_t btd = a.batch * T * D, btn = a.batch * T * N;
   const float* dy = lrnn::F32(info, 9, "dy", btd);
-  const float* dhT = OptF32(info, 10, "dhT", a.batch * D * N);
+  const float* dhT = lrnn::OptF32(info, 10, "dhT", a.batch * D * N);
   float* du = lrnn::F32(info, 11, "du", btd);
   float* ddelta = lrnn::F32(info, 12, "ddelta", btd);
   float* dA = lrnn::F32(info, 13, "dA", D * N);
   float* dB = lrnn::F32(info, 14, "dB", btn);
   float* dC = lrnn::F32(info, 15, "dC", btn);
-  float* dDskip = OptOut(info, 16, "dDskip", D);
-  float* dz = OptOut(info, 17, "dz", btd);
-  float* dbias = OptOut(info, 18, "ddeltaBias", D);
-  float* dh0 = OptOut(info, 19, "dh0", a.batch * D * N);
+  float* dDskip = lrnn::OptOut(info, 16, "dDskip", D);
+  float* dz = lrnn::OptOut(info, 17, "dz", btd);
+  float* dbias = lrnn::OptOut(info, 18, "ddeltaBias", D);
+  float* dh0 = lrnn::OptOut(info, 19, "dh0", a.batch * D * N);
   if (a.z && !dz) throw Napi::TypeError::New(info.Env(), "selectiveScanBwd: z is given, so dz (a Float32Array) is required");
   Tile tl(a.T, a.N);
   std::vector<float> accB(T * N * W), accC(T * N * W), g(N * W);
