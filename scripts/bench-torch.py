@@ -45,11 +45,12 @@ def chunk_delta_rule(q, k, v, beta, chunk=64):
     kb, vb = k * beta[..., None], v * beta[..., None]
     n = T // chunk
     q, k, kb, vb = (x.reshape(B, H, n, chunk, -1) for x in (q, k, kb, vb))
+    # WY form: attn = (I + L)^-1 with L = strictly lower tril(β k kᵀ), one triangular solve per chunk
+    # (flash-linear-attention's naive chunk builds the same inverse by forward substitution, row by row).
     mask = torch.triu(torch.ones(chunk, chunk, dtype=torch.bool), 0)
-    attn = -(kb @ k.transpose(-1, -2)).masked_fill(mask, 0)
-    for i in range(1, chunk):
-        attn[..., i, :i] = attn[..., i, :i].clone() + (attn[..., i, :, None].clone() * attn[..., :, :i].clone()).sum(-2)
-    attn = attn + torch.eye(chunk)
+    eye = torch.eye(chunk)
+    lower = (kb @ k.transpose(-1, -2)).masked_fill(mask, 0)
+    attn = torch.linalg.solve_triangular(lower + eye, eye.expand_as(lower), upper=False, unitriangular=True)
     u, w = attn @ vb, attn @ kb
     S = q.new_zeros(B, H, K, V)
     mask2 = torch.triu(torch.ones(chunk, chunk, dtype=torch.bool), 1)
