@@ -46,3 +46,38 @@ export function readInput(op: string, backend: HostBackend, t: tf.TensorInfo, na
   if (!(v instanceof Float32Array)) throw new TypeError(`${op}: ${name} is not stored as a Float32Array on this backend`);
   return v;
 }
+
+/**
+ * A fused op as TF.js sees it: a forward kernel, a backward kernel that returns one gradient per input (in
+ * `inputs` order), and how the backward's inputs are made from the saved tensors and the upstream gradient.
+ */
+export interface FusedOpSpec {
+  name: string;
+  gradName: string;
+  forward: tf.KernelFunc;
+  backward: tf.KernelFunc;
+  /** Input names, in the order the backward kernel returns their gradients. */
+  inputs: readonly string[];
+  /** Which forward outputs the backward needs (appended to the saved inputs). */
+  outputsToSave?: boolean[];
+  gradInputs(saved: tf.Tensor[], dy: tf.Tensor | tf.Tensor[]): tf.NamedTensorMap;
+}
+
+/** Registers both kernels of `spec` on `backendName` (idempotent) and its gradient (once): every fused op's one path. */
+export function registerFusedOp(spec: FusedOpSpec, backendName: string): void {
+  for (const [kernelName, kernelFunc] of [[spec.name, spec.forward], [spec.gradName, spec.backward]] as const) {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc });
+  }
+  if (tf.getGradient(spec.name)) return;
+  tf.registerGradient({
+    kernelName: spec.name,
+    inputsToSave: [...spec.inputs],
+    ...(spec.outputsToSave ? { outputsToSave: spec.outputsToSave } : {}),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const grads = tf.engine().runKernel(spec.gradName, spec.gradInputs(saved, dy), attrs) as tf.Tensor[];
+      const out: Record<string, () => tf.Tensor> = {};
+      spec.inputs.forEach((k, i) => (out[k] = () => grads[i]!));
+      return out;
+    },
+  });
+}

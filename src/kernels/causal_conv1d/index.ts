@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { causalConv1dBackwardFusedTs, causalConv1dFusedTs } from './fused_ts.ts';
 import { type ConvArrays, type ConvDims, causalConv1dBackwardRef, causalConv1dRef } from './ref.ts';
-import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, resolveFusedVariant } from '../common.ts';
+import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, registerFusedOp, resolveFusedVariant } from '../common.ts';
 
 export { causalConv1dRef, causalConv1dBackwardRef } from './ref.ts';
 
@@ -101,26 +101,15 @@ function backwardKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
 
 /** Registers both kernels on `backendName` (idempotent) and the gradient (once). */
 export function registerCausalConv1d(backendName: string): void {
-  if (!tf.getKernel(CAUSAL_CONV1D, backendName)) {
-    tf.registerKernel({ kernelName: CAUSAL_CONV1D, backendName, kernelFunc: forwardKernel as tf.KernelFunc });
-  }
-  if (!tf.getKernel(CAUSAL_CONV1D_GRAD, backendName)) {
-    tf.registerKernel({ kernelName: CAUSAL_CONV1D_GRAD, backendName, kernelFunc: backwardKernel as tf.KernelFunc });
-  }
-  if (!tf.getGradient(CAUSAL_CONV1D)) {
-    tf.registerGradient({
-      kernelName: CAUSAL_CONV1D,
-      inputsToSave: [...INPUTS],
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
-        const ins: tf.NamedTensorMap = {};
-        INPUTS.forEach((k, i) => (ins[k] = saved[i]!));
-        const grads = tf.engine().runKernel(CAUSAL_CONV1D_GRAD, { ...ins, dy: dy as tf.Tensor }, attrs) as tf.Tensor[];
-        const out: Record<string, () => tf.Tensor> = {};
-        INPUTS.forEach((k, i) => (out[k] = () => grads[i]!));
-        return out;
-      },
-    });
-  }
+  registerFusedOp({
+    name: CAUSAL_CONV1D, gradName: CAUSAL_CONV1D_GRAD, inputs: INPUTS,
+    forward: forwardKernel as tf.KernelFunc, backward: backwardKernel as tf.KernelFunc,
+    gradInputs: (saved, dy) => {
+      const ins: tf.NamedTensorMap = { dy: dy as tf.Tensor };
+      INPUTS.forEach((k, i) => (ins[k] = saved[i]!));
+      return ins;
+    },
+  }, backendName);
 }
 
 // Registered on 'cpu' at import so the lrnn backend copies them when it registers; see selective_scan.

@@ -6,6 +6,7 @@
 // B batch, T time, H heads, K key dim, V value dim. q,k [B,T,H,K]; v,o [B,T,H,V]; beta [B,T,H]; states [B,H,K,V].
 import * as tf from '@tensorflow/tfjs-core';
 import { hasTypedArrayStorage, nativeFn } from '../../backend/index.ts';
+import { registerFusedOp } from '../common.ts';
 import { deltaRuleChunk, type ChunkSize } from './chunk.ts';
 import { deltaRuleFusedBackwardTs, deltaRuleFusedForwardTs, numCheckpoints } from './fused_ts.ts';
 import { deltaRuleRef, deltaRuleRefBackward, type DeltaRuleDims } from './ref.ts';
@@ -150,21 +151,16 @@ export function registerDeltaRuleKernels(): void {
   for (const backendName of DELTA_RULE_BACKENDS) {
     // The lrnn backend copies cpu's kernels when it registers; register on it only if that already happened.
     if (backendName === 'lrnn' && !tf.findBackendFactory('lrnn')) continue;
-    if (!tf.getKernel(DELTA_RULE, backendName)) tf.registerKernel({ kernelName: DELTA_RULE, backendName, kernelFunc: forwardKernel });
-    if (!tf.getKernel(DELTA_RULE_GRAD, backendName)) tf.registerKernel({ kernelName: DELTA_RULE_GRAD, backendName, kernelFunc: backwardKernel });
+    registerFusedOp({
+      name: DELTA_RULE, gradName: DELTA_RULE_GRAD, inputs: ['q', 'k', 'v', 'beta', 's0'],
+      forward: forwardKernel, backward: backwardKernel, outputsToSave: [false, true, true, true, true],
+      gradInputs: (saved, dys) => {
+        const [dO, dsT] = dys as tf.Tensor[];
+        const [q, k, v, beta, s0, sT, u, delta, ckpt] = saved;
+        return { q, k, v, beta, s0, sT, u, delta, ckpt, dO, dsT } as unknown as tf.NamedTensorMap;
+      },
+    }, backendName);
   }
-  tf.registerGradient({
-    kernelName: DELTA_RULE,
-    inputsToSave: ['q', 'k', 'v', 'beta', 's0'],
-    outputsToSave: [false, true, true, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const [dO, dsT] = dys as tf.Tensor[];
-      const [q, k, v, beta, s0, sT, u, delta, ckpt] = saved;
-      const inputs = { q, k, v, beta, s0, sT, u, delta, ckpt, dO, dsT } as unknown as tf.NamedTensorMap;
-      const [dq, dk, dv, dbeta, ds0] = tf.engine().runKernel(DELTA_RULE_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      return { q: () => dq!, k: () => dk!, v: () => dv!, beta: () => dbeta!, s0: () => ds0! };
-    },
-  });
 }
 registerDeltaRuleKernels();
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeFn } from '../../backend/index.ts';
 import { selectiveScanBackwardFusedTs, selectiveScanFusedTs, type ScanGradBuffers } from './fused_ts.ts';
 import { type ScanArrays, type ScanDims, type ScanFlags, selectiveScanBackwardRef, selectiveScanRef } from './ref.ts';
-import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, resolveFusedVariant } from '../common.ts';
+import { expectShape as expectShapeOf, type FusedVariant, type HostBackend, hostCapable, makeInfo, readInput, registerFusedOp, resolveFusedVariant } from '../common.ts';
 
 export { selectiveScanRef, selectiveScanBackwardRef } from './ref.ts';
 
@@ -127,27 +127,16 @@ function backwardKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
 
 /** Registers both kernels on `backendName` (idempotent) and the gradient (once). */
 export function registerSelectiveScan(backendName: string): void {
-  if (!tf.getKernel(SELECTIVE_SCAN, backendName)) {
-    tf.registerKernel({ kernelName: SELECTIVE_SCAN, backendName, kernelFunc: forwardKernel as tf.KernelFunc });
-  }
-  if (!tf.getKernel(SELECTIVE_SCAN_GRAD, backendName)) {
-    tf.registerKernel({ kernelName: SELECTIVE_SCAN_GRAD, backendName, kernelFunc: backwardKernel as tf.KernelFunc });
-  }
-  if (!tf.getGradient(SELECTIVE_SCAN)) {
-    tf.registerGradient({
-      kernelName: SELECTIVE_SCAN,
-      inputsToSave: [...INPUTS],
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
-        const [dyY, dyH] = dy as tf.Tensor[];
-        const ins: tf.NamedTensorMap = {};
-        INPUTS.forEach((k, i) => (ins[k] = saved[i]!));
-        const grads = tf.engine().runKernel(SELECTIVE_SCAN_GRAD, { ...ins, dy: dyY!, dhT: dyH! }, attrs) as tf.Tensor[];
-        const out: Record<string, () => tf.Tensor> = {};
-        INPUTS.forEach((k, i) => (out[k] = () => grads[i]!));
-        return out;
-      },
-    });
-  }
+  registerFusedOp({
+    name: SELECTIVE_SCAN, gradName: SELECTIVE_SCAN_GRAD, inputs: INPUTS,
+    forward: forwardKernel as tf.KernelFunc, backward: backwardKernel as tf.KernelFunc,
+    gradInputs: (saved, dy) => {
+      const [dyY, dyH] = dy as tf.Tensor[];
+      const ins: tf.NamedTensorMap = { dy: dyY!, dhT: dyH! };
+      INPUTS.forEach((k, i) => (ins[k] = saved[i]!));
+      return ins;
+    },
+  }, backendName);
 }
 
 // Registered on 'cpu' at import, so the lrnn backend (which copies cpu's kernels when it registers) gets
