@@ -2,3 +2,5 @@
 export { selectiveScan, type SelectiveScanOptions, type SelectiveScanVariant } from './selective_scan/index.ts';
 export { causalConv1d, causalConv1dState, type CausalConv1dOptions, type CausalConv1dVariant } from './causal_conv1d/index.ts';
 export { deltaRule, resolveDeltaRuleVariant, type DeltaRuleOptions, type DeltaRuleVariant } from './delta_rule/index.ts';
+export { rmsNormFused, l2NormFused } from './norm/index.ts';
+export { swigluGate } from './swiglu/index.ts';
