@@ -10,7 +10,10 @@ const models = (process.argv[2] ?? 'deltanet-small,mamba-small').split(',');
 const rounds = Number(process.argv[3] ?? 2);
 const python = process.env.PYTHON ?? 'python3';
 const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 for (const model of models) {
   const lrnn = [], torch = [];
