@@ -11,7 +11,7 @@ export class UsageError extends Error {
  */
 export function isBadFileError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
-  if (e.name === 'SafetensorsError' || e.name === 'BadInputError' || e.name === 'ResumeError' || e.name === 'DataConfigError') return true;
+  if (e.name === 'SafetensorsError' || e.name === 'BadInputError' || e.name === 'ResumeError' || e.name === 'DataConfigError' || e.name === 'DatasetIntegrityError') return true;
   return /re-run 'lrnn prepare'|truncated|corrupt|checksum|sha256|invalid JSON|config\.json|safetensors: |trainer_state\.json|manifest\.json|unknown tensor|missing tensor|cannot read/.test(e.message);
 }
 

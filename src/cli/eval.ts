@@ -34,7 +34,8 @@ bytes of the scored tokens (tokenizer-independent), and perplexity by position i
 split at --buckets, default 128: targets 0–127 and 128+).
 
 Data: --splits reads the prepared dataset (--data-dir; default: the run's data.dir, else data/lrnn-mix,
-else data/prepared) and its --subset (default test).
+else data/prepared) and its --subset (default test); every shard of those splits is checked against the
+sha256 in the dataset's manifest.json first.
 --data FILE_OR_DIR (repeatable: .txt, .jsonl with a 'text' field, .parquet, .arrow) evaluates your files,
 one split per argument, instead (add --splits to get both). --max-tokens caps the scored tokens per split.
 Writes eval/results/<run>-<checkpoint>-<subset>.json (or --out FILE); --json prints it instead of the table.

@@ -5,7 +5,7 @@
 // and shards exit 2 naming the file; generate takes run folders and empty prompts; task eval refuses an LM.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
@@ -47,13 +47,21 @@ test('checked before the first step: exit 2 naming the key or path, nothing writ
   const init = lrnn(['init', '--model', 'deltanet', '--size', 'tiny', '--out', path.join(file, 'ck')]);
   assert.equal(init.status, 2, init.stderr);
   assert.match(init.stderr, /--out .*a-file\/ck: cannot write there/);
-  if (process.getuid?.() !== 0) { // root writes anywhere
-    const ro = path.join(root, 'read-only');
-    mkdirSync(ro, { mode: 0o555 });
-    const r = lrnn(['train', 'tiny', `--out_dir=${ro}`, ...common()]);
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /out_dir: cannot write to .*read-only.*permission denied/);
-  }
+});
+
+// Root writes anywhere, so under root (CI) the run is made as an unprivileged user, who needs to read the
+// checkout and the dataset (.ci/run keeps its copy's folder world-readable for this).
+const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const userCanRun = () => spawnSync(process.execPath, [BIN, '--help'], asUser).status === 0;
+
+test('a read-only out_dir: exit 2 naming it, permission denied (not ENOENT)', { skip: process.getuid?.() === 0 && !userCanRun() && 'running as root in a folder an unprivileged user cannot read' }, () => {
+  chmodSync(root, 0o755);
+  const ro = path.join(root, 'read-only');
+  mkdirSync(ro, { mode: 0o555 });
+  const r = spawnSync(process.execPath, [BIN, 'train', 'tiny', `--out_dir=${ro}`, ...common()], { encoding: 'utf8', ...asUser });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /out_dir: cannot write to .*read-only.*permission denied/);
+  assert.deepEqual(readdirSync(ro), []);
 });
 
 test('a system error while saving names the file (ENOSPC on /dev/full)', { skip: !existsSync('/dev/full') && 'no /dev/full' }, () => {
@@ -121,7 +129,39 @@ test('corrupt files exit 2 naming the file: a checkpoint in eval and generate, a
   for (const d of ['prose', 'more']) for (const f of readdirSync(path.join(bad, d)).filter((n) => /^train-.*tokens/.test(n))) truncateSync(path.join(bad, d, f), 900);
   const r = lrnn(['train', 'tiny', `--out_dir=${path.join(root, 'trunc')}`, ...common(), `--data.dir=${bad}`]);
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /train-\d+\.tokens\.arrows/);
+  assert.match(r.stderr, /train-\d+\.tokens\.arrows: 900 bytes, the manifest says \d+; the dataset is damaged — re-run 'lrnn prepare --out /);
+  assert.equal(existsSync(path.join(root, 'trunc')), false, 'a run folder was written for a damaged dataset');
+});
+
+test('a shard overwritten in place (same size): eval refuses it by sha256, train --verify too; re-running prepare repairs it', async () => {
+  const out = path.join(root, 'inplace');
+  assert.equal(lrnn(['train', 'tiny', `--out_dir=${out}`, ...common(), '--train.steps=3']).status, 0);
+  const work = path.join(root, 'inplace-ds');
+  const bad = path.join(work, 'ds');
+  cpSync(path.dirname(ds), work, { recursive: true });
+  const pick = (split: string) => {
+    const f = readdirSync(path.join(bad, 'prose')).find((n) => n.startsWith(`${split}-`) && n.includes('tokens'))!;
+    const p = path.join(bad, 'prose', f);
+    const buf = readFileSync(p);
+    buf[buf.length >> 1] ^= 0x01; // one bit in the middle of the body: the size stays, the content does not
+    writeFileSync(p, buf);
+    return f;
+  };
+  const testShard = pick('test');
+  const ev = lrnn(['eval', '--checkpoint', path.join(out, 'tiny'), '--data-dir', bad, '--splits', 'prose', '--out', path.join(root, 'inplace.json')]);
+  assert.equal(ev.status, 2, ev.stderr);
+  assert.match(ev.stderr, new RegExp(`prose/${testShard.replace(/\./g, '\\.')}: sha256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…; the dataset is damaged — re-run 'lrnn prepare`));
+  assert.equal(existsSync(path.join(root, 'inplace.json')), false);
+  const trainShard = pick('train');
+  const tr = lrnn(['train', 'tiny', `--out_dir=${path.join(root, 'inplace-run')}`, ...common(), `--data.dir=${bad}`, '--verify', '--train.steps=3']);
+  assert.equal(tr.status, 2, tr.stderr);
+  assert.match(tr.stderr, new RegExp(`prose/${trainShard.replace(/\./g, '\\.')}: sha256 .*re-run 'lrnn prepare`));
+  // The advice holds: prepare with the same inputs rebuilds the shards whose checksum fails.
+  const { prepareTinyDataset } = await import('../data/fixtures/tiny_corpus.ts');
+  await prepareTinyDataset(work);
+  const again = lrnn(['eval', '--checkpoint', path.join(out, 'tiny'), '--data-dir', bad, '--splits', 'prose', '--out', path.join(root, 'inplace.json')]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(lrnn(['train', 'tiny', `--out_dir=${path.join(root, 'inplace-run')}`, ...common(), `--data.dir=${bad}`, '--verify', '--train.steps=3']).status, 0);
 });
 
 test('eos/bos from the tokenizer in config.json; generate takes a run folder and an empty prompt; task eval refuses an LM checkpoint', () => {

@@ -27,7 +27,7 @@ const CONFIG_KEY = /^--(name|out_dir|backend|(model|data|train|eval|checkpoint|l
 export const trainCommand: Command = {
   name: 'train',
   summary: 'pretrain a model from a recipe (recipes/*.toml), with exact resume',
-  usage: `Usage: lrnn train RECIPE [--section.key=value …] [--no-prepare] [--json]
+  usage: `Usage: lrnn train RECIPE [--section.key=value …] [--no-prepare] [--verify] [--json]
        lrnn train --resume RUN_DIR [--section.key=value …]
 
 RECIPE is a file or a name in recipes/ (tiny, default, deltanet-small, deltanet-small-negeig, mamba-small,
@@ -38,6 +38,8 @@ metrics.jsonl (one JSON line per step: the contract of 'lrnn compare'), train.lo
 checkpoint-<step>/ folders (docs/checkpoint-format.md; keep_last newest plus checkpoint-best).
 When the default data.dir (data/lrnn-mix) has no dataset, the built-in text+code+math mix is prepared first
 (unless --no-prepare); any other data.dir must hold a dataset already ('lrnn prepare --out DIR').
+Every shard the run reads must have the size its manifest.json records; --verify also checks each one's
+sha256 (a full read) before the first step.
 Before the first step the recipe is checked against the data and the machine (vocab_size not below the
 tokenizer's, shapes, memory, a writable run folder, free disk for one checkpoint). A run that stopped before
 its first checkpoint is replaced by a plain re-run; a checkpointed one is continued with --resume.
@@ -52,6 +54,7 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
     const { values, positionals } = parseFlags(argv.filter((a) => !CONFIG_KEY.test(a)), {
       resume: { type: 'string' },
       'no-prepare': { type: 'boolean' },
+      verify: { type: 'boolean' },
     }, true);
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.join(' ')}`);
     if (!values.resume && positionals.length === 0) throw new UsageError('missing RECIPE (e.g. lrnn train tiny); see lrnn train --help');
@@ -110,7 +113,8 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
     let run, modelConfig;
     try {
       if (world.size > 1) world.barrier(); // rank 0 may have been preparing the data
-      run = await openRunData(config, resume?.state.data_cursor as DataCursor | undefined, { rank: world.rank, worldSize: world.size });
+      const onVerify = main && process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rverify: ${(done / 2 ** 20).toFixed(0)} / ${(total / 2 ** 20).toFixed(0)} MB${done === total ? '\n' : ''}`) : undefined;
+      run = await openRunData(config, resume?.state.data_cursor as DataCursor | undefined, { rank: world.rank, worldSize: world.size }, { verify: !!values.verify, ...(onVerify ? { onVerify } : {}) });
       try {
         modelConfig = modelConfigFromRecipe(config.model, run.vocabSize);
       } catch (e) {

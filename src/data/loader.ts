@@ -15,6 +15,7 @@ import PQueue from 'p-queue';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import { readManifest, type DatasetManifest } from './manifest.ts';
+import { checkShardSizes, shardsOf } from './verify.ts';
 import type { Split } from './split.ts';
 import { hash32, permutation, TokenStream, type StreamPos } from './token_stream.ts';
 
@@ -118,6 +119,8 @@ export async function openTrainStream(opts: TrainStreamOptions): Promise<TrainSt
   const names = Object.keys(weights).filter((d) => weights[d]! > 0).sort();
   if (names.length === 0) throw new Error('loader: no domain has a positive weight');
   for (const d of names) if (!m.domains[d]) throw new Error(`${opts.dir}: no domain '${d}' (have: ${Object.keys(m.domains).join(', ') || 'none'})`);
+  const split = opts.split ?? 'train';
+  checkShardSizes(opts.dir, shardsOf(m, names, [split]));
   const total = names.reduce((a, d) => a + weights[d]!, 0);
   const cum = names.map((_, i) => names.slice(0, i + 1).reduce((a, d) => a + weights[d]!, 0) / total);
   let tokenizer: TextTokenizer | undefined;
@@ -127,7 +130,6 @@ export async function openTrainStream(opts: TrainStreamOptions): Promise<TrainSt
   if (eosId < 0) throw new Error(`${opts.dir}: no end-of-text id (no tokenizer in the manifest)`);
   const vocabSize = tokenizer ? tokenizer.vocabSize : m.tokenizer!.vocabSize;
   const win = Math.max(1, opts.shuffleWindow ?? 64);
-  const split = opts.split ?? 'train';
   if (!tokenizer) {
     for (const d of names) {
       const e = m.domains[d]!.splits[split];
@@ -238,6 +240,7 @@ export async function* openEvalStream(opts: EvalStreamOptions): AsyncGenerator<{
   const m = resolveDataset(opts.dir);
   const entry = m.domains[opts.domain];
   if (!entry) throw new Error(`${opts.dir}: no domain '${opts.domain}' (have: ${Object.keys(m.domains).join(', ')})`);
+  checkShardSizes(opts.dir, shardsOf(m, [opts.domain], [opts.split ?? 'validation']));
   const tokenizer = typeof opts.tokenizer === 'string' ? loadTokenizer(opts.tokenizer) : opts.tokenizer;
   const eosId = tokenizer ? tokenizer.eosId : m.tokenizer?.eosId ?? -1;
   const T = opts.seqLen;

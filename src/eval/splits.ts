@@ -9,6 +9,7 @@ import path from 'node:path';
 import { openEvalStream } from '../data/loader.ts';
 import { listUserFiles, userDocuments } from '../data/documents.ts';
 import { readManifest } from '../data/manifest.ts';
+import { shardsOf, verifyShardHashes } from '../data/verify.ts';
 import type { Split } from '../data/split.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 
@@ -44,6 +45,9 @@ export async function preparedSplitStream(dir: string, domain: string, subset: S
   const m = readManifest(dir);
   if (!m) throw new Error(`${dir}: no manifest.json — prepare the data first ('lrnn prepare --out ${dir}') or pass --data FILE`);
   if (!m.domains[domain]) throw new Error(`${path.join(dir, 'manifest.json')}: no domain '${domain}' (have: ${Object.keys(m.domains).join(', ') || 'none'})`);
+  // A reported number must come from the data the manifest describes: the split's shards are small, so
+  // their sha256 is checked every time (a shard overwritten in place keeps its size).
+  await verifyShardHashes(dir, shardsOf(m, [domain], [subset]));
   const retokenize = !!(opts.tokenizerFile && opts.tokenizer && (!m.tokenizer || m.tokenizer.sha256 !== sha256(opts.tokenizerFile)));
   // One window more than needed, so a split longer than maxTokens is seen to be cut.
   const maxWindows = opts.maxTokens !== undefined ? Math.ceil((opts.maxTokens + 1) / CHUNK) + 1 : undefined;

@@ -3,7 +3,7 @@
 // validation batches per split behind EvalData. The loader's full cursor rides inside trainer_state.json's
 // data_cursor (`loader`), next to the §11 fields.
 import path from 'node:path';
-import { openEvalStream, openTrainStream, readManifest, type LoaderCursor } from '../data/index.ts';
+import { checkShardSizes, openEvalStream, openTrainStream, readManifest, shardsOf, verifyShardHashes, type LoaderCursor } from '../data/index.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import type { BatchSource, DataCursor, EvalData, TokenBatch } from './sources.ts';
@@ -26,7 +26,7 @@ export class DataConfigError extends Error {
  * Opens the training stream (at `cursor` when resuming; this rank's shard of every global batch) and the
  * validation data (the same on every rank).
  */
-export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { rank: number; worldSize: number } = { rank: 0, worldSize: 1 }): Promise<RunData> {
+export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { rank: number; worldSize: number } = { rank: 0, worldSize: 1 }, check: { verify?: boolean; onVerify?: (done: number, total: number) => void } = {}): Promise<RunData> {
   const dir = cfg.data.dir;
   const m = readManifest(dir);
   if (!m) throw new DataConfigError(`data.dir: '${dir}' has no manifest.json — run 'lrnn prepare --out ${dir}' first`);
@@ -34,6 +34,11 @@ export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { 
   for (const [key, list] of [['data.domains', cfg.data.domains], ['eval.splits', cfg.eval.splits]] as const) {
     for (const d of list) if (!m.domains[d]) throw new DataConfigError(`${key}: '${d}' is not a domain of ${dir} (have: ${Object.keys(m.domains).join(', ')})`);
   }
+  // Every shard the run will read (train split of its domains, validation split of its eval splits) is
+  // checked before the first step: sizes always, sha256 with verify.
+  const used = [...shardsOf(m, cfg.data.domains, ['train']), ...shardsOf(m, cfg.eval.splits, ['validation'])];
+  if (check.verify) await verifyShardHashes(dir, used, check.onVerify);
+  else checkShardSizes(dir, used);
   const weights = Object.fromEntries(cfg.data.domains.map((d, i) => [d, cfg.data.weights?.[i] ?? 1]));
   const T = cfg.data.seq_len, B = cfg.train.batch_size;
   const loaderCursor = cursor?.loader as LoaderCursor | undefined;
