@@ -3,7 +3,7 @@
 // rule (scale dk^−½) → per-head RMSNorm → o_proj. With a decoding state it continues a previous call.
 // B batch, T time, D model width, H heads, K head key dim, V head value dim, W conv width.
 import * as tf from '@tensorflow/tfjs-core';
-import { deltaRule } from './kernels.ts';
+import { deltaNetBeta, deltaRule } from './kernels.ts';
 import { linear } from './linear.ts';
 import { type Params, param } from './params.ts';
 import { l2Norm, rmsNorm } from './rms_norm.ts';
@@ -64,8 +64,8 @@ export function deltaNetMixer(
     const q4 = l2Norm(tf.reshape(q, [B, T, H, K])) as tf.Tensor4D;
     const k4 = l2Norm(tf.reshape(k, [B, T, H, K])) as tf.Tensor4D;
     const v4 = tf.reshape(v, [B, T, H, V]) as tf.Tensor4D;
-    let beta: tf.Tensor3D = o.useBeta ? (tf.sigmoid(linear(u, param(p, prefix + 'b_proj.weight'))) as tf.Tensor3D) : tf.ones([B, T, H]);
-    if (o.allowNegEigval) beta = tf.mul(beta, 2) as tf.Tensor3D;
+    const sig: tf.Tensor3D = o.useBeta ? (tf.sigmoid(linear(u, param(p, prefix + 'b_proj.weight'))) as tf.Tensor3D) : tf.ones([B, T, H]);
+    const beta = deltaNetBeta(sig, o.allowNegEigval);
     const { o: o4, finalState } = deltaRule(q4, k4, v4, beta, {
       scale: 1 / Math.sqrt(K),
       ...(run.state ? { initialState: run.state.S } : {}),

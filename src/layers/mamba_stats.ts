@@ -5,10 +5,11 @@
 //   min Ā = f(min over (b,t,d) of Δ·min_n A[d,n]),   max Ā = f(max over (b,t,d) of Δ·max_n A[d,n]),
 //   Ā < 0  ⟺  2·exp(Δ·A) < 1  ⟺  A[d,n] < −ln 2 / Δ   (never without the flag),
 // counted with A[d,:] sorted, by binary search. B batch, T time, Di inner width, N state size.
+import { mambaDecay, mambaNegativeBelow } from './kernels.ts';
 
 /** [fraction of Ā < 0, min Ā, max Ā] from Δ (softplus already applied) [B·T, Di] and A [Di, N]. */
 export function abarStats(delta: Float32Array, A: Float32Array, Di: number, N: number, allowNegEigval: boolean): [number, number, number] {
-  const f = (x: number) => (allowNegEigval ? 2 * Math.exp(x) - 1 : Math.exp(x));
+  const below = mambaNegativeBelow(allowNegEigval); // −∞ without the flag
   const sorted = new Float64Array(Di * N);
   for (let d = 0; d < Di; ++d) {
     const row = Array.from(A.subarray(d * N, (d + 1) * N)).sort((a, b) => a - b);
@@ -22,9 +23,9 @@ export function abarStats(delta: Float32Array, A: Float32Array, Di: number, N: n
       const off = d * N;
       lo = Math.min(lo, dt * sorted[off]!);
       hi = Math.max(hi, dt * sorted[off + N - 1]!);
-      if (allowNegEigval) {
+      if (below > -Infinity) {
         // Count of A[d,n] < c: first index whose value is ≥ c.
-        const c = -Math.LN2 / dt;
+        const c = below / dt;
         let a = 0, b = N;
         while (a < b) {
           const m = (a + b) >> 1;
@@ -36,5 +37,5 @@ export function abarStats(delta: Float32Array, A: Float32Array, Di: number, N: n
     }
   }
   const total = rows * Di * N;
-  return [total ? negative / total : 0, f(lo), f(hi)];
+  return [total ? negative / total : 0, mambaDecay(lo, allowNegEigval), mambaDecay(hi, allowNegEigval)];
 }

@@ -3,6 +3,7 @@
 // oracle for the layers' use of the real kernels (src/kernels/*), differentiable through TF.js autodiff.
 // B batch, T time, H heads, K key dim, V value dim, D channels, N state size, C conv channels, W conv width.
 import * as tf from '@tensorflow/tfjs-core';
+import { mambaDecayTensor } from './kernels.ts';
 
 export function deltaRuleRef(
   q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, beta: tf.Tensor3D,
@@ -35,8 +36,7 @@ export function selectiveScanRef(
   let dt: tf.Tensor = delta;
   if (opts.deltaBias) dt = tf.add(dt, opts.deltaBias);
   if (opts.deltaSoftplus) dt = tf.softplus(dt);
-  const e = tf.exp(tf.mul(tf.expandDims(dt, 3), A)); // [B,T,D,N]
-  const a = opts.allowNegEigval ? tf.sub(tf.mul(e, 2), 1) : e;
+  const a = mambaDecayTensor(tf.mul(tf.expandDims(dt, 3), A), opts.allowNegEigval); // [B,T,D,N]
   const bx = tf.mul(tf.expandDims(tf.mul(dt, u), 3), tf.expandDims(Bm, 2)); // [B,T,D,N]
   let h: tf.Tensor = opts.initialState ?? tf.zeros([Bsz, D, N]);
   const ys: tf.Tensor[] = [];

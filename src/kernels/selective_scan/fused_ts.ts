@@ -2,6 +2,7 @@
 // Same algorithm as src/native/selective_scan.cc: forward keeps only the running state; backward recomputes
 // one channel's states h_0..h_T from the saved inputs into a scratch buffer, then walks t = T..1.
 // Shape legend: Bz batch, T time, D channels, N state size (see ref.ts).
+import { eigMap } from '../eig.ts';
 import { type ScanArrays, type ScanDims, type ScanFlags, opt, softplus, softplusGrad } from './ref.ts';
 
 /** Output buffers of the backward; optional ones are null when the input was absent. */
@@ -34,7 +35,7 @@ export function selectiveScanFusedTs(x: ScanArrays, dims: ScanDims, flags: ScanF
   const { batch, T, D, N } = dims;
   const Dskip = opt(x.Dskip), z = opt(x.z), h0 = opt(x.h0);
   const { u, A, B, C } = x;
-  const neg = flags.allowNegEigval;
+  const { scale, shift } = eigMap(flags.allowNegEigval); // Ā = scale·exp(ΔA) + shift
   const h = new Float32Array(N), dl = new Float32Array(T);
   for (let b = 0; b < batch; ++b) {
     for (let d = 0; d < D; ++d) {
@@ -47,7 +48,7 @@ export function selectiveScanFusedTs(x: ScanArrays, dims: ScanDims, flags: ScanF
         let acc = 0;
         for (let n = 0; n < N; ++n) {
           const e = Math.exp(dt * A[d * N + n]!);
-          h[n] = (neg ? 2 * e - 1 : e) * h[n]! + dt * B[bt + n]! * ut;
+          h[n] = (scale * e + shift) * h[n]! + dt * B[bt + n]! * ut;
           acc += C[bt + n]! * h[n]!;
         }
         let out = acc + dd * ut;
@@ -65,7 +66,7 @@ export function selectiveScanBackwardFusedTs(x: ScanArrays, dims: ScanDims, flag
   const { batch, T, D, N } = dims;
   const Dskip = opt(x.Dskip), z = opt(x.z), h0 = opt(x.h0), gT = opt(dhT);
   const { u, A, B, C } = x;
-  const neg = flags.allowNegEigval;
+  const { scale, shift } = eigMap(flags.allowNegEigval); // Ā = scale·exp(ΔA) + shift
   const hs = new Float32Array((T + 1) * N), dl = new Float32Array(T), dg = new Float32Array(T);
   const gh = new Float64Array(N), dAacc = new Float64Array(D * N);
   const dBacc = new Float64Array(batch * T * N), dCacc = new Float64Array(batch * T * N);
@@ -80,7 +81,7 @@ export function selectiveScanBackwardFusedTs(x: ScanArrays, dims: ScanDims, flag
         const bt = (b * T + t) * N, dt = dl[t]!, ut = u[(b * T + t) * D + d]!;
         for (let n = 0; n < N; ++n) {
           const e = Math.exp(dt * A[d * N + n]!);
-          hs[(t + 1) * N + n] = (neg ? 2 * e - 1 : e) * hs[t * N + n]! + dt * B[bt + n]! * ut;
+          hs[(t + 1) * N + n] = (scale * e + shift) * hs[t * N + n]! + dt * B[bt + n]! * ut;
         }
       }
       for (let n = 0; n < N; ++n) gh[n] = gT ? gT[(b * D + d) * N + n]! : 0;
@@ -102,13 +103,13 @@ export function selectiveScanBackwardFusedTs(x: ScanArrays, dims: ScanDims, flag
           const gn = gh[n]! + gy * C[bt + n]!;
           dCacc[bt + n] += gy * hs[(t + 1) * N + n]!;
           const e = Math.exp(dt * An);
-          const ce = neg ? 2 * e : e; // d Ā / d(ΔA): a + 1 under the extended map
+          const ce = scale * e; // d Ā / d(ΔA)
           dBacc[bt + n] += gn * dt * ut;
           dut += gn * dt * bn;
           const ga = gn * hs[t * N + n]!;
           ddt += gn * bn * ut + ga * ce * An;
           dAacc[d * N + n] += ga * ce * dt;
-          gh[n] = (neg ? 2 * e - 1 : e) * gn;
+          gh[n] = (scale * e + shift) * gn;
         }
         g.du[i] = dut;
         const draw = ddt * dg[t]!;

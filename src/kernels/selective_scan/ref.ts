@@ -2,6 +2,7 @@
 // Loops follow the math in README.md line by line; backward keeps every state h_t (no recomputation tricks).
 // Shape legend: Bz batch, T time, D channels (d_inner), N state size.
 //   u, delta, z [Bz,T,D]; A [D,N]; B, C [Bz,T,N]; Dskip, deltaBias [D]; h0, hT [Bz,D,N].
+import { eigMap, mambaDecay } from '../eig.ts';
 
 export type FArray = Float32Array | Float64Array;
 
@@ -59,12 +60,6 @@ export function softplusGrad(s: number): number {
   return s > 20 ? 1 : 1 / (1 + Math.exp(-s));
 }
 
-/** Ā = exp(ΔA), or 2·exp(ΔA) − 1 under allowNegEigval (README.md, "Why (−1, 1)"). */
-export function decay(dtA: number, allowNegEigval: boolean): number {
-  const e = Math.exp(dtA);
-  return allowNegEigval ? 2 * e - 1 : e;
-}
-
 function alloc(n: number, float64: boolean): FArray {
   return float64 ? new Float64Array(n) : new Float32Array(n);
 }
@@ -102,7 +97,7 @@ export function selectiveScanRefWithStates(x: ScanArrays, dims: ScanDims, flags:
         const dt = dl[i]!, ut = x.u[i]!;
         let acc = 0;
         for (let n = 0; n < N; ++n) {
-          const a = decay(dt * x.A[d * N + n]!, flags.allowNegEigval);
+          const a = mambaDecay(dt * x.A[d * N + n]!, flags.allowNegEigval);
           h[n] = a * h[n]! + dt * x.B[(b * T + t) * N + n]! * ut;
           acc += x.C[(b * T + t) * N + n]! * h[n]!;
           hs[((b * (T + 1) + t + 1) * D + d) * N + n] = h[n]!;
@@ -141,6 +136,7 @@ export function selectiveScanBackwardRef(x: ScanArrays, dims: ScanDims, flags: S
   const dh0 = new Float64Array(batch * D * N);
   const g = new Float64Array(N);
   const hAt = (b: number, t: number, d: number, n: number) => hs[((b * (T + 1) + t) * D + d) * N + n]!;
+  const em = eigMap(flags.allowNegEigval);
   for (let b = 0; b < batch; ++b) {
     for (let d = 0; d < D; ++d) {
       for (let n = 0; n < N; ++n) g[n] = gT ? gT[(b * D + d) * N + n]! : 0;
@@ -167,8 +163,8 @@ export function selectiveScanBackwardRef(x: ScanArrays, dims: ScanDims, flags: S
           g[n] += gy * cn; // g = dL/dh_t
           dC[(b * T + t) * N + n] += gy * hAt(b, t + 1, d, n);
           const e = Math.exp(dt * An);
-          const a = flags.allowNegEigval ? 2 * e - 1 : e;
-          const dadx = flags.allowNegEigval ? 2 * e : e; // d a / d(ΔA) = a + 1 under the extended map
+          const a = em.scale * e + em.shift;
+          const dadx = em.scale * e; // d a / d(ΔA)
           // input term b = Δ B u
           dB[(b * T + t) * N + n] += g[n]! * dt * ut;
           dut += g[n]! * dt * bn;

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeFn } from '../../backend/index.ts';
 import { assertClose, maxAbsDiff, randn, relRms } from '../../testing/assert.ts';
 import { type SelectiveScanVariant, selectiveScan } from './index.ts';
-import { type ScanArrays, type ScanDims, type ScanFlags, decay, selectiveScanBackwardRef, selectiveScanRef, softplus } from './ref.ts';
+import { mambaDecay } from '../eig.ts';
+import { type ScanArrays, type ScanDims, type ScanFlags, selectiveScanBackwardRef, selectiveScanRef, softplus } from './ref.ts';
 import { selectiveScanFusedTs } from './fused_ts.ts';
 import { tidyData } from '../../testing/tf.ts';
 
@@ -272,7 +273,7 @@ test('native flag-off agrees with the TS fallbacks, and the flag only changes Ā
 test('property: Ā stays in (0,1) with the flag off and in (−1,1) with it on; the state stays bounded', () => {
   for (const dt of [1e-6, 1e-3, 0.1, 1, 10, 50]) {
     for (const A of [-1e-3, -0.5, -1, -16, -100]) {
-      const off = decay(dt * A, false), on = decay(dt * A, true);
+      const off = mambaDecay(dt * A, false), on = mambaDecay(dt * A, true);
       assert.equal(on, 2 * off - 1);
       // Open intervals where float64 can tell the value from the endpoint (e > 2^−53 and e < 1); beyond that
       // the map rounds onto −1 or 1, which the spec allows (no clamping), but never outside [−1, 1].
