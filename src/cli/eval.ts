@@ -5,10 +5,11 @@ import path from 'node:path';
 import { initBackend } from '../backend/index.ts';
 import { BadInputError } from '../data/documents.ts';
 import type { Split } from '../data/split.ts';
-import { evaluateStreams, resolveCheckpointDir, trainerFacts } from '../eval/evaluate.ts';
+import { evaluateCheckpoint } from '../eval/checkpoint_eval.ts';
+import { resolveCheckpointDir, trainerFacts } from '../eval/evaluate.ts';
 import { type EvalResultFile, evalTable, resultJson, writeEvalResult } from '../eval/results.ts';
 import { preparedSplitStream, type SplitStream, userFileStream } from '../eval/splits.ts';
-import { loadCheckpoint, readConfig, TOKENIZER_FILE } from '../models/checkpoint.ts';
+import { readConfig, TOKENIZER_FILE } from '../models/checkpoint.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
@@ -64,9 +65,8 @@ SIGTERM stops at once (130/143) and writes nothing (the result file is written a
     const splitNames = values.splits !== undefined ? values.splits.split(',').map((s) => s.trim()).filter(Boolean) : values.data ? [] : DEFAULT_SPLITS;
     if (values.splits !== undefined && splitNames.length === 0) throw new UsageError('--splits: expected a comma-separated list such as text,code,math');
 
-    let config;
     try {
-      config = readConfig(dir);
+      readConfig(dir); // a bad config.json fails before any data is read
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -99,31 +99,15 @@ SIGTERM stops at once (130/143) and writes nothing (the result file is written a
     }
 
     await initBackend({ warn: () => {} });
-    let model;
+    let result: EvalResultFile;
     try {
-      model = loadCheckpoint(dir);
+      result = evaluateCheckpoint(dir, streams, {
+        subset: splitNames.length ? subset : 'files', seqLen, stride, batchSize, buckets, tokenizer, ...(maxTokens !== undefined ? { maxTokens } : {}),
+        onSplit: (name, r, s) => { if (process.stderr.isTTY && !values.json) process.stderr.write(`${name}: ${r.tokens} tokens in ${s.toFixed(1)} s\n`); },
+      });
     } catch (e) {
       throw asUsage(e); // a truncated or mismatched model.safetensors is a bad file (exit 2), named in the message
     }
-    const parameters = model.numParameters();
-    const t0 = performance.now();
-    let splits;
-    try {
-      splits = evaluateStreams(model, streams, {
-        seqLen, stride, batchSize, buckets, tokenizer, ...(maxTokens !== undefined ? { maxTokens } : {}),
-        onSplit: (name, r, s) => { if (process.stderr.isTTY && !values.json) process.stderr.write(`${name}: ${r.tokens} tokens in ${s.toFixed(1)} s\n`); },
-      });
-    } finally {
-      model.dispose();
-    }
-    const evalS = (performance.now() - t0) / 1000;
-    const scored = Object.values(splits).reduce((a, s) => a + s.tokens, 0);
-    const result: EvalResultFile = {
-      format: 'lrnn-eval', version: 1, checkpoint: dir, model_type: config.model_type, allow_neg_eigval: config.allow_neg_eigval,
-      parameters, step: facts.step, tokens_seen: facts.tokensSeen,
-      subset: splitNames.length ? subset : 'files', seq_len: seqLen, stride, max_tokens: maxTokens ?? null, batch_size: batchSize, buckets, splits,
-      perf: { eval_s: evalS, tokens_per_s: evalS > 0 ? scored / evalS : 0 },
-    };
     const out = values.out ?? path.join('eval', 'results', `${resultName(dir)}-${result.subset}.json`);
     writeEvalResult(out, result);
     if (values.json) console.log(resultJson(result).trimEnd());

@@ -160,3 +160,29 @@ test('SIGINT during lrnn task train: the model so far is saved with status inter
   assert.equal(done.kind, 'done');
   assert.equal(done.status, 'interrupted');
 });
+
+test('SIGINT or SIGTERM during lrnn eval: it stops at once and writes no result (a partial number is never reported)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lrnn-sig-eval-'));
+  const run = spawnSync(process.execPath, [BIN, 'train', 'tiny', `--out_dir=${dir}`, ...common(), '--train.steps=3'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  // About a minute of scoring for the tiny model, so the signal lands while windows are being scored.
+  const { makeDoc } = await import('../data/fixtures/tiny_corpus.ts');
+  const { prng } = await import('../data/token_stream.ts');
+  const r = prng(7);
+  const docs: string[] = [];
+  for (let n = 0; n < 4e6; n += docs.at(-1)!.length) docs.push(makeDoc(r, 200));
+  writeFileSync(path.join(dir, 'long.txt'), docs.join('\n'));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const out = path.join(dir, `result-${sig}.json`);
+    const child = spawn(process.execPath, [BIN, 'eval', '--checkpoint', path.join(dir, 'tiny'), '--data', path.join(dir, 'long.txt'), '--out', out], { stdio: 'ignore' });
+    const done = exited(child);
+    await sleep(3000);
+    const t0 = Date.now();
+    child.kill(sig);
+    const e = await done;
+    // Killed by the signal itself (a shell shows 130 / 143), or an explicit exit with those codes.
+    assert.ok(e.signal === sig || e.code === (sig === 'SIGINT' ? 130 : 143), `eval ended with ${JSON.stringify(e)}`);
+    assert.ok(Date.now() - t0 < 3000, `eval took ${Date.now() - t0} ms to stop`);
+    assert.equal(existsSync(out), false, `${out} was written`);
+  }
+});
