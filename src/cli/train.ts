@@ -20,6 +20,7 @@ import { train } from '../train/trainer.ts';
 import { parseFlags, type Command } from './command.ts';
 import { asUsage, UsageError } from './errors.ts';
 import { checkModel, checkpointBytes, checkRunDir, clearFailedRun, runDirState } from './preflight.ts';
+import { closingEval } from './closing_eval.ts';
 import { onStopSignals } from './signals.ts';
 
 const CONFIG_KEY = /^--(name|out_dir|backend|(model|data|train|eval|checkpoint|log)\.[A-Za-z0-9_.]+)=/;
@@ -43,6 +44,9 @@ sha256 (a full read) before the first step.
 Before the first step the recipe is checked against the data and the machine (vocab_size not below the
 tokenizer's, shapes, memory, a writable run folder, free disk for one checkpoint). A run that stopped before
 its first checkpoint is replaced by a plain re-run; a checkpointed one is continued with --resume.
+A run that completes ends with its test perplexity: the run's checkpoint (as lrnn eval picks it) scored on
+the test split of each eval split, eval.final_tokens tokens each (default 65,536; 0 = skip), the same
+number as 'lrnn eval --checkpoint RUN_DIR --max-tokens N', saved in RUN_DIR/eval/.
 --resume continues the newest checkpoint of RUN_DIR exactly (weights, AdamW moments, step, data cursor,
 RNG); overrides then apply on top of the run's config.resolved.toml, temp folders of interrupted saves are
 cleaned, and a damaged newest checkpoint is set aside (checkpoint-<step>.damaged) for the newest intact one.
@@ -195,16 +199,27 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
 
     // --- summary
     if (!main) return result.status === 'stopped_nonfinite' ? 1 : interrupted;
+    // The closing table (test split, eval.final_tokens per split) for a run that reached its last step.
+    let closing = null;
+    if (result.status === 'completed') {
+      try {
+        closing = await closingEval(runDir, config);
+      } catch (e) {
+        log.warn(`closing evaluation skipped: ${(e as Error).message}`);
+      }
+    }
     if (values.json) {
-      console.log(JSON.stringify({ run_dir: runDir, ...result }));
+      console.log(JSON.stringify({ run_dir: runDir, ...result, ...(closing ? { test: closing.result.splits, test_file: closing.file } : {}) }));
     } else {
       const lines = [`run ${runDir}: ${result.status} at step ${result.step} (${result.tokensSeen.toLocaleString('en-US')} tokens, ` +
         `${Math.round(result.meanTokensPerSec).toLocaleString('en-US')} tokens/s, peak RSS ${Math.round(result.peakRssMb)} MB, ` +
         `${result.nonfiniteCount} skipped NaN/Inf steps, ${result.spikeCount} loss spikes)`];
       if (result.lastEval) {
+        lines.push(`validation at the last step (eval.batches = ${config.eval.batches} per split: the quick estimate the run tracks)`);
         lines.push(textTable(['split', 'tokens', 'loss', 'ppl', 'bpb'], Object.entries(result.lastEval).map(([k, s]) => [k, s.tokens, s.loss, s.ppl, s.bpb])));
       }
       if (result.lastCheckpoint) lines.push(`checkpoint: ${result.lastCheckpoint}  (lrnn eval --checkpoint ${result.lastCheckpoint})`);
+      if (closing) lines.push(closing.text);
       console.log(lines.join('\n'));
     }
     if (result.status === 'stopped_nonfinite') {

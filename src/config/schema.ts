@@ -110,6 +110,11 @@ export const EvalSchema = z.strictObject({
   batches: int(1).default(8),
   /** Evaluate after the last step. */
   at_end: z.boolean().default(true),
+  /**
+   * The closing table: after the last step, the run's checkpoint (as `lrnn eval --checkpoint RUN_DIR` picks it)
+   * is scored on the test split of every eval split, this many tokens each (or the whole split); 0 = none.
+   */
+  final_tokens: int(0).default(65536),
 });
 
 // --- [checkpoint]
