@@ -12,7 +12,7 @@ import { registerSlicePadKernels } from './kernels/slice_pad.ts';
 import { registerGatherKernels } from './kernels/gather.ts';
 import { blasCoreTypeNote, native, nativeLoadError } from './native.ts';
 
-export { f32, i32, fromF32, hasTypedArrayStorage, ownedF32 } from './tensor_io.ts';
+export { f32, i32, fromF32, hasTypedArrayStorage, ownedF32, exclusiveF32 } from './tensor_io.ts';
 export { native, nativeFn, nativeLoadError, type NativeAddon } from './native.ts';
 
 export type BackendChoice = 'auto' | 'lrnn' | 'cpu' | 'wasm' | 'tensorflow';

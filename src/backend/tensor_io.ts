@@ -48,17 +48,32 @@ export function hasTypedArrayStorage(): boolean {
  * The storage of variable `v`, writable in place (the optimizer updates parameters there: no per-step copy
  * and no new tensor). A variable shares its storage with the tensor it was made from, and some kernels
  * (reshape, identity) return views of their input, so when anything else holds the same storage the variable
- * first gets a private copy: writing never changes another tensor. Null on backends without TypedArray storage.
+ * first gets a private copy: writing never changes another tensor. `tf.tensor(array)` keeps the caller's
+ * array as storage, which no reference count shows: a caller that passes `mine` (the array this function
+ * returned for it before) also gets a private copy whenever the storage is any other array, e.g. after
+ * `assign` or a load of weights. Null on backends without TypedArray storage.
  */
-export function ownedF32(v: tf.Variable): Float32Array | null {
+export function ownedF32(v: tf.Variable, mine?: Float32Array | null): Float32Array | null {
   const be = cpuStorage();
   if (!be || v.dtype !== 'float32') return null;
   let d = be.data.get(v.dataId);
-  if ((d.refCount ?? 1) > 1 || !(d.values instanceof Float32Array)) {
+  if ((d.refCount ?? 1) > 1 || !(d.values instanceof Float32Array) || (mine !== undefined && d.values !== mine)) {
     const copy = tf.tensor(f32(v).slice(), v.shape, 'float32');
     v.assign(copy);
     copy.dispose();
     d = be.data.get(v.dataId);
   }
   return d.values instanceof Float32Array ? d.values : null;
+}
+
+/**
+ * The storage of tensor `t` when no other tensor shares it (so a caller about to dispose `t` may write into
+ * it, e.g. clip a gradient in place); null when it is shared (reshape views, a gradient returned for two
+ * inputs) or the backend has no TypedArray storage.
+ */
+export function exclusiveF32(t: tf.Tensor): Float32Array | null {
+  const be = cpuStorage();
+  if (!be || t.dtype !== 'float32') return null;
+  const d = be.data.get(t.dataId);
+  return (d.refCount ?? 1) === 1 && d.values instanceof Float32Array ? d.values : null;
 }

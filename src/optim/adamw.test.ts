@@ -132,3 +132,27 @@ test('export → import of moments resumes bit for bit; missing gradients are er
   assert.throws(() => b.importMoments(1, new Map([['w', { expAvg: new Float32Array(3), expAvgSq: new Float32Array(3) }]])), /'w.exp_avg' has 3 values/);
   assert.throws(() => b.importMoments(1, new Map([['nope', { expAvg: new Float32Array(3), expAvgSq: new Float32Array(3) }]])), /unknown parameter 'nope'/);
 });
+
+test('the update measures Σ Δp² and Σ p² itself: bitwise diffSquares on a saved copy, native and TS alike', async () => {
+  const { diffSquares } = await import('../train/stability.ts');
+  // 5000 values: several native blocks and a partial one; moments from a first step make Δp non-trivial.
+  const n = 5000, got: number[][] = [];
+  for (const useNative of adamwIsNative() ? [false, true] : [false]) {
+    const opt = new AdamW([{ name: 'w', shape: [50, 100] }, { name: 'norm.weight', shape: [n] }], { betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1, useNative });
+    const vals = new Map([['w', new Float32Array(randn(n, 6))], ['norm.weight', new Float32Array(randn(n, 7, 0.1))]]);
+    for (let k = 0; k < 2; ++k) {
+      const before = new Map([...vals].map(([name, p]) => [name, p.slice()]));
+      const seen: number[] = [];
+      opt.update(vals, new Map([['w', new Float32Array(randn(n, 60 + k))], ['norm.weight', new Float32Array(randn(n, 70 + k))]]), 1e-2, (name, diff, base) => {
+        const want = diffSquares(vals.get(name)!, before.get(name)!);
+        assert.equal(diff, want.diff, `${name} Σ Δp², native=${useNative}`);
+        assert.equal(base, want.base, `${name} Σ p², native=${useNative}`);
+        assert.ok(diff > 0);
+        seen.push(diff, base);
+      });
+      assert.equal(seen.length, 4);
+      got.push(seen);
+    }
+  }
+  if (got.length === 4) assert.deepEqual(got.slice(2), got.slice(0, 2));
+});

@@ -40,7 +40,10 @@ export function isNoDecay(name: string, shape?: readonly number[]): boolean {
 }
 
 type NativeAdamW = (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  beta1: number, beta2: number, eps: number, decay: number, stepSize: number, bc2Sqrt: number) => void;
+  beta1: number, beta2: number, eps: number, decay: number, stepSize: number, bc2Sqrt: number, sums?: Float64Array) => void;
+
+/** Receives one tensor's Σ (p_new − p_old)² and Σ p_old² (float64, index order) from an update. */
+export type UpdateSink = (name: string, diffSq: number, baseSq: number) => void;
 
 let nativeAdamW: NativeAdamW | null | undefined;
 function getNative(): NativeAdamW | null {
@@ -53,18 +56,28 @@ function getNative(): NativeAdamW | null {
  *   p ← p·(1 − lr·wd);  m ← lerp(m, g, 1−β1);  v ← β2·v + (1−β2)·g²
  *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
  * `decay` is lr·wd (0 for no-decay tensors); stepSize = lr/(1−β1^t); bc2Sqrt = √(1−β2^t).
+ * With `sums`, also writes [Σ (p_new − p_old)², Σ p_old²] (float64, index order) for the update-ratio
+ * telemetry, so no copy of p is needed to measure the step.
  */
 export function adamwUpdateTs(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-  beta1: number, beta2: number, eps: number, decay: number, stepSize: number, bc2Sqrt: number): void {
+  beta1: number, beta2: number, eps: number, decay: number, stepSize: number, bc2Sqrt: number, sums?: Float64Array): void {
   const keep = 1 - decay, w1 = 1 - beta1, w2 = 1 - beta2;
+  let diff = 0, base = 0;
   for (let i = 0; i < p.length; ++i) {
     const gi = g[i]!;
     const mi = m[i]! + w1 * (gi - m[i]!); // torch lerp_ with weight < 0.5
     const vi = beta2 * v[i]! + w2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] = p[i]! * keep - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+    const old = p[i]!;
+    p[i] = old * keep - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+    if (sums) {
+      const d = p[i]! - old;
+      diff += d * d;
+      base += old * old;
+    }
   }
+  if (sums) { sums[0] = diff; sums[1] = base; }
 }
 
 export class AdamW {
@@ -90,15 +103,17 @@ export class AdamW {
   /**
    * One update of every parameter at learning rate `lr`. `values` holds each parameter's data, updated
    * in place; `grads` its gradient (already averaged over microbatches and clipped). Missing gradients
-   * are an error: a parameter without a gradient would silently stop training.
+   * are an error: a parameter without a gradient would silently stop training. `sink`, when given, gets each
+   * tensor's ‖Δp‖² and ‖p‖² (before the update), measured by the update itself.
    */
-  update(values: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>, lr: number): void {
+  update(values: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>, lr: number, sink?: UpdateSink): void {
     const [beta1, beta2] = this.opts.betas;
     const t = this.step + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
     const noDecay = new Set(this.noDecay);
     const fused = this.opts.useNative ? getNative() : null;
+    const sums = sink ? new Float64Array(2) : undefined;
     for (const { name } of this.params) {
       const p = values.get(name), g = grads.get(name), s = this.state.get(name)!;
       if (!p) throw new Error(`AdamW: no value for parameter '${name}'`);
@@ -107,8 +122,9 @@ export class AdamW {
         throw new Error(`AdamW: '${name}' has ${p.length} values and ${g.length} gradient entries, expected ${s.m.length}`);
       }
       const decay = noDecay.has(name) ? 0 : lr * this.opts.weightDecay;
-      if (fused) fused(p, g, s.m, s.v, beta1, beta2, this.opts.eps, decay, stepSize, bc2Sqrt);
-      else adamwUpdateTs(p, g, s.m, s.v, beta1, beta2, this.opts.eps, decay, stepSize, bc2Sqrt);
+      if (fused) fused(p, g, s.m, s.v, beta1, beta2, this.opts.eps, decay, stepSize, bc2Sqrt, sums);
+      else adamwUpdateTs(p, g, s.m, s.v, beta1, beta2, this.opts.eps, decay, stepSize, bc2Sqrt, sums);
+      if (sink) sink(name, sums![0]!, sums![1]!);
     }
     this.step = t;
   }

@@ -93,12 +93,17 @@ export class UpdateRatio {
 
   add(after: Float32Array, before: Float32Array, group?: string): void {
     const s = diffSquares(after, before);
-    this.diff += s.diff;
-    this.base += s.base;
+    this.addSums(s.diff, s.base, group);
+  }
+
+  /** One tensor's Σ Δp² and Σ p² as the optimizer measured them during its update (AdamW's sink). */
+  addSums(diff: number, base: number, group?: string): void {
+    this.diff += diff;
+    this.base += base;
     if (group !== undefined) {
       const g = this.groups.get(group) ?? { diff: 0, base: 0 };
-      g.diff += s.diff;
-      g.base += s.base;
+      g.diff += diff;
+      g.base += base;
       this.groups.set(group, g);
     }
   }

@@ -6,7 +6,7 @@
 // count, spike window, tokens seen) resumes exactly; the caller owns the model, the data and the files.
 // Test: node scripts/test.mjs src/train
 import * as tf from '@tensorflow/tfjs-core';
-import { f32, fromF32 } from '../backend/index.ts';
+import { exclusiveF32, f32, fromF32, ownedF32 } from '../backend/index.ts';
 import type { TrainConfig } from '../config/schema.ts';
 import type { EigStat, StepRecord } from '../log/metrics.ts';
 import type { CausalLM } from '../models/index.ts';
@@ -71,6 +71,10 @@ export class StepEngine {
   private readonly vars: tf.Variable[];
   private readonly offsets: number[] = [];
   private readonly totalParams: number;
+  /** The parameter storage this engine made private (ownedF32), updated in place by AdamW every step. */
+  private readonly storage: (Float32Array | null)[];
+  /** Ranks > 1: one flat buffer for the all-reduce (gradients, loss, stop flag), reused every step. */
+  private flat: Float32Array | null = null;
 
   constructor(private readonly o: StepEngineOptions) {
     const tc = o.train;
@@ -83,6 +87,8 @@ export class StepEngine {
     this.spikes = new SpikeDetector(tc.spike_window, tc.spike_z);
     this.guard = new NonfiniteGuard(tc.max_nonfinite_steps);
     this.opt = new AdamW(this.names.map((n, i) => ({ name: n, shape: this.vars[i]!.shape })), { betas: tc.betas, eps: tc.eps, weightDecay: tc.weight_decay });
+    // One private copy of each parameter now (a variable may share the caller's arrays), none per step.
+    this.storage = this.vars.map((v) => ownedF32(v, null));
     this.sched = { type: tc.schedule, lr: tc.lr, minLr: tc.min_lr, warmup: tc.warmup, total: tc.steps, decayFrac: tc.decay_frac };
   }
 
@@ -109,55 +115,86 @@ export class StepEngine {
     const { names, vars, offsets, totalParams, world } = this;
     const lr = lrAt(n, this.sched);
 
-    // Microbatches: gradients summed on the host into one flat buffer (views per parameter), summed over
-    // ranks (data parallel), then averaged over microbatches × ranks.
+    // Microbatches: gradients summed on the host, summed over ranks (data parallel), then averaged over
+    // microbatches × ranks. One rank: the first microbatch's gradient tensors are the buffers (the later ones
+    // are added into them, clipping scales them in place), disposed after the update. Ranks > 1: one flat
+    // buffer, so the loss and the stop flag ride in the same all-reduce.
     let dataWait = 0, lossSum = 0, tokens = 0;
-    const flat = new Float32Array(totalParams + 2);
-    const grads = new Map(names.map((name, i) => [name, flat.subarray(offsets[i]!, offsets[i]! + vars[i]!.size)]));
+    const flat = world.size > 1 ? (this.flat ??= new Float32Array(totalParams + 2)) : null;
+    const grads = new Map<string, Float32Array>();
+    let held: tf.Tensor[] = [];
     let eig: EigStat[] = [];
-    for (let micro = 0; micro < tc.grad_accum; ++micro) {
-      const last = micro === tc.grad_accum - 1;
-      const tw = performance.now();
-      const mb = await next(micro, last);
-      dataWait += (performance.now() - tw) / 1000;
-      tokens += mb.tokens;
-      const { value, grads: g } = tf.variableGrads(mb.loss, vars);
-      lossSum += (await value.data())[0]!;
-      names.forEach((name, i) => {
-        const gi = f32(g[vars[i]!.name]!), acc = grads.get(name)!;
-        if (micro === 0) acc.set(gi);
-        else for (let j = 0; j < acc.length; ++j) acc[j]! += gi[j]!;
-      });
-      tf.dispose([value, g]);
-      mb.done?.();
-      if (last) eig = model.lastStats.map((s) => ({ layer: s.layer, kind: s.quantity, frac_ext: s.fracOut, min: s.min, max: s.max }));
-    }
-    // The loss and the Ctrl-C flag ride along in the same reduction, so every rank stops at the same step.
-    // Yield once per step so a SIGINT/SIGTERM handler can run and set the flag (the loop is otherwise synchronous).
-    await new Promise((r) => setImmediate(r));
-    flat[totalParams] = lossSum;
-    flat[totalParams + 1] = this.o.signal?.aborted ? 1 : 0;
-    if (world.size > 1) world.allreduceSum(flat);
-    const parts = tc.grad_accum * world.size;
-    if (parts > 1) for (let j = 0; j < flat.length; ++j) flat[j]! /= parts;
-    let loss = world.size > 1 ? flat[totalParams]! : lossSum / tc.grad_accum;
-    const stopNow = flat[totalParams + 1]! > 0;
-    if (poison) loss = NaN;
-
-    // Clip (norms reported before clipping), then the NaN/Inf rule, then the update.
-    const clip = clipGradNorm(grads, tc.clip > 0 ? tc.clip : null);
-    const verdict = this.guard.check(loss, clip.norm);
+    let loss: number, stopNow: boolean, clip: ReturnType<typeof clipGradNorm>, verdict: StepVerdict;
     const ratio = new UpdateRatio();
-    if (verdict === 'ok') {
-      const values = new Map(names.map((name, i) => [name, f32(vars[i]!).slice()]));
-      this.opt.update(values, grads, lr);
-      tf.tidy(() => names.forEach((name, i) => {
-        const after = values.get(name)!;
-        ratio.add(after, f32(vars[i]!), paramGroup(name));
-        vars[i]!.assign(fromF32(after, vars[i]!.shape));
-      }));
-    } else {
-      this.o.warn?.({ step: n, loss: finiteOrNull(loss), gradNorm: finiteOrNull(clip.norm), nonfinite: this.guard.count }, 'non-finite loss or gradient: step skipped');
+    try {
+      for (let micro = 0; micro < tc.grad_accum; ++micro) {
+        const last = micro === tc.grad_accum - 1;
+        const tw = performance.now();
+        const mb = await next(micro, last);
+        dataWait += (performance.now() - tw) / 1000;
+        tokens += mb.tokens;
+        const { value, grads: g } = tf.variableGrads(mb.loss, vars);
+        lossSum += (await value.data())[0]!;
+        names.forEach((name, i) => {
+          const t = g[vars[i]!.name]!;
+          if (micro === 0) {
+            if (flat) {
+              const acc = flat.subarray(offsets[i]!, offsets[i]! + vars[i]!.size);
+              acc.set(f32(t));
+              grads.set(name, acc);
+            } else {
+              // A gradient that shares storage (a view, or one tensor for two inputs) is copied before it is changed.
+              grads.set(name, exclusiveF32(t) ?? f32(t).slice());
+            }
+          } else {
+            const gi = f32(t), acc = grads.get(name)!;
+            for (let j = 0; j < acc.length; ++j) acc[j]! += gi[j]!;
+          }
+        });
+        if (micro === 0 && !flat) held = Object.values(g);
+        else tf.dispose(g);
+        value.dispose();
+        mb.done?.();
+        if (last) eig = model.lastStats.map((s) => ({ layer: s.layer, kind: s.quantity, frac_ext: s.fracOut, min: s.min, max: s.max }));
+      }
+      // The loss and the Ctrl-C flag ride along in the same reduction, so every rank stops at the same step.
+      // Yield once per step so a SIGINT/SIGTERM handler can run and set the flag (the loop is otherwise synchronous).
+      await new Promise((r) => setImmediate(r));
+      const parts = tc.grad_accum * world.size;
+      if (flat) {
+        flat[totalParams] = lossSum;
+        flat[totalParams + 1] = this.o.signal?.aborted ? 1 : 0;
+        world.allreduceSum(flat);
+        for (let j = 0; j < flat.length; ++j) flat[j]! /= parts;
+        loss = flat[totalParams]!;
+        stopNow = flat[totalParams + 1]! > 0;
+      } else {
+        if (parts > 1) for (const acc of grads.values()) for (let j = 0; j < acc.length; ++j) acc[j]! /= parts;
+        loss = lossSum / tc.grad_accum;
+        stopNow = !!this.o.signal?.aborted;
+      }
+      if (poison) loss = NaN;
+
+      // Clip (norms reported before clipping), then the NaN/Inf rule, then the update: AdamW writes the
+      // parameters' own storage and measures ‖Δp‖ and ‖p‖ as it goes (no copy of the old values).
+      clip = clipGradNorm(grads, tc.clip > 0 ? tc.clip : null);
+      verdict = this.guard.check(loss, clip.norm);
+      if (verdict === 'ok') {
+        const sink = (name: string, diff: number, base: number) => ratio.addSums(diff, base, paramGroup(name));
+        this.storage.forEach((s, i) => (this.storage[i] = ownedF32(vars[i]!, s)));
+        if (this.storage.every((s) => s !== null)) {
+          this.opt.update(new Map(names.map((name, i) => [name, this.storage[i]!])), grads, lr, sink);
+        } else {
+          // Backends without TypedArray storage (wasm, GPU): update host copies, then assign them.
+          const values = new Map(names.map((name, i) => [name, f32(vars[i]!).slice()]));
+          this.opt.update(values, grads, lr, sink);
+          tf.tidy(() => names.forEach((name, i) => vars[i]!.assign(fromF32(values.get(name)!, vars[i]!.shape))));
+        }
+      } else {
+        this.o.warn?.({ step: n, loss: finiteOrNull(loss), gradNorm: finiteOrNull(clip.norm), nonfinite: this.guard.count }, 'non-finite loss or gradient: step skipped');
+      }
+    } finally {
+      tf.dispose(held);
     }
     const stepTokens = tokens * world.size;
     this.lastLr = lr;
