@@ -77,8 +77,8 @@ export function readRecipe(file: string): Table {
 
 // --- overrides
 
-/** The schema node at a key path, or undefined when the path names no field. */
-function schemaAt(keys: string[], root: z.core.$ZodType): z.core.$ZodType | undefined {
+/** The schema node at a key path (optional/default wrappers removed), or undefined when the path names no field. */
+export function schemaAt(keys: string[], root: z.core.$ZodType): z.core.$ZodType | undefined {
   let s: z.core.$ZodType = root;
   for (const key of keys) {
     s = unwrap(s);
