@@ -1,8 +1,8 @@
 // Benchmarks of the compute core: raw sgemm and TF.js matMul through the lrnn backend in every transpose
-// case. The MLP training-step benches are in src/bench/mlp.bench.ts (they use the optimizer).
+// case. The MLP training-step benches are in src/optim/mlp.bench.ts (they use the optimizer).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Bench, BenchResult } from '../bench/harness.ts';
-import { timeMs } from '../bench/harness.ts';
+import type { Bench, BenchResult } from '../testing/bench_harness.ts';
+import { timeMs } from '../testing/bench_harness.ts';
 import { backendReport, native } from './index.ts';
 import { randomArray } from '../testing/assert.ts';
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bench } from '../bench/harness.ts';
+import type { Bench } from '../testing/bench_harness.ts';
 import { prepareTinyDataset } from './fixtures/tiny_corpus.ts';
 import { openTrainStream } from './loader.ts';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readMetrics, type StepRecord } from '../log/metrics.ts';
-import type { Bench, BenchResult } from '../bench/harness.ts';
+import type { Bench, BenchResult } from '../testing/bench_harness.ts';
 import { mpirunCommand } from './launch.ts';
 import { mpiAvailable } from './mpi.ts';
 

@@ -5,8 +5,8 @@
 // training state (parameters + gradients + two AdamW moments) so memory regressions show up too.
 // Run: npm run bench -- --only train.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Bench, BenchResult } from '../bench/harness.ts';
-import { timeMs } from '../bench/harness.ts';
+import type { Bench, BenchResult } from '../testing/bench_harness.ts';
+import { timeMs } from '../testing/bench_harness.ts';
 import { f32, initBackend, native, ownedF32 } from '../backend/index.ts';
 import { loadConfig } from '../config/load.ts';
 import { initModel } from '../models/index.ts';

@@ -1,8 +1,8 @@
 // Throughput of the causal depthwise conv1d (Mamba's short conv: W = 4, bias, SiLU), forward + backward
 // through the TF.js op, at the selective-scan bench's shape (B8 T256, d_inner 512).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Bench, BenchResult } from '../../bench/harness.ts';
-import { timeMs } from '../../bench/harness.ts';
+import type { Bench, BenchResult } from '../../testing/bench_harness.ts';
+import { timeMs } from '../../testing/bench_harness.ts';
 import { randn } from '../../testing/assert.ts';
 import { type CausalConv1dVariant, causalConv1d } from './index.ts';
 

@@ -2,8 +2,8 @@
 // delta_rule.fused (native C++), delta_rule.ts_fallback (pure TS), delta_rule.chunk (TF.js ops, chunk 64).
 // FLOPs are counted by the fused algorithm (README.md §6): 6KV per token-head forward, 14KV backward.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Bench, BenchResult } from '../../bench/harness.ts';
-import { timeMs } from '../../bench/harness.ts';
+import type { Bench, BenchResult } from '../../testing/bench_harness.ts';
+import { timeMs } from '../../testing/bench_harness.ts';
 import { randomArray } from '../../testing/assert.ts';
 import { deltaRule, type DeltaRuleVariant } from './index.ts';
 

@@ -2,8 +2,8 @@
 // issue's shape B8 T256 d_inner 512 N16 with the Mamba block's options (D, z, Δ bias, softplus,
 // allow_neg_eigval on). Also the raw native kernels and the pure-TS fallback.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Bench, BenchResult } from '../../bench/harness.ts';
-import { timeMs } from '../../bench/harness.ts';
+import type { Bench, BenchResult } from '../../testing/bench_harness.ts';
+import { timeMs } from '../../testing/bench_harness.ts';
 import { nativeFn } from '../../backend/index.ts';
 import { randn } from '../../testing/assert.ts';
 import { type SelectiveScanVariant, selectiveScan } from './index.ts';

@@ -1,13 +1,15 @@
-// `npm run bench [-- --only PREFIX[,PREFIX…]]`: finds every src/**/*.bench.ts, runs the selected benches and
-// prints JSON lines on stdout (progress and errors go to stderr). Exit 1 if any bench threw.
+// `npm run bench [-- --only PREFIX[,PREFIX…]] [--list]`: finds every src/**/*.bench.ts, runs the selected
+// benches (--list: prints their names) and prints JSON lines on stdout (progress and errors go to stderr).
+// Exit 1 if any bench threw.
+// The runner lives outside src/ so that no layer imports it; benches import only src/testing/bench_harness.ts.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../backend/index.ts';
-import type { Bench } from './harness.ts';
+import { initBackend } from '../src/backend/index.ts';
+import type { Bench } from '../src/testing/bench_harness.ts';
 
-const srcDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const srcDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 function findBenchFiles(dir: string): string[] {
   const out: string[] = [];

@@ -1,6 +1,7 @@
-// Benchmark harness: each *.bench.ts under src/ exports `benches: Bench[]`; `npm run bench` runs them and
-// prints one JSON object per line: {"name", "value", "unit", ...details}. Names are stable: later work
-// adds entries, never renames them.
+// Benchmark harness: each *.bench.ts under src/ (beside what it measures) exports `benches: Bench[]`;
+// `npm run bench` (scripts/bench.ts) runs them and prints one JSON object per line: {"name", "value", "unit",
+// ...details}. Names are stable: later work adds entries, never renames them. A leaf: it imports nothing, so a
+// bench in any layer can use it without tying that layer to the runner or to other layers.
 export interface BenchResult {
   name: string;
   value: number;

@@ -1,12 +1,12 @@
 // A 2-layer MLP training step (forward + backward through TF.js autodiff + AdamW update) on the active
 // backend, and the same step at a size whose parameters + gradients + AdamW moments exceed 4 GB (the wasm32
-// heap cap the lrnn backend must not have).
+// heap cap the lrnn backend must not have). Here in optim/, the lowest layer that has both the backend and AdamW.
 import * as tf from '@tensorflow/tfjs-core';
 import { f32 } from '../backend/index.ts';
-import { AdamW, adamwIsNative } from '../optim/adamw.ts';
 import { randomArray } from '../testing/assert.ts';
-import type { Bench, BenchResult } from './harness.ts';
-import { timeMs } from './harness.ts';
+import type { Bench, BenchResult } from '../testing/bench_harness.ts';
+import { timeMs } from '../testing/bench_harness.ts';
+import { AdamW, adamwIsNative } from './adamw.ts';
 
 /** One training step of an MLP [rows,din] → hidden (ReLU) → din with MSE loss and an AdamW update. */
 function mlpStep(rows: number, din: number, hidden: number, seed: number) {

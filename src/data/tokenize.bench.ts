@@ -1,17 +1,18 @@
 // tokenizer.encode: MB/s of our byte-level BPE encoder (memo cache per pre-token) on prose, one thread,
 // starting from an empty cache. Uses the prepared dataset (data/lrnn-mix: its tokenizer and text domain)
-// when present, else generated prose and a tokenizer trained on it.
+// when present, else generated prose and a tokenizer trained on it. It lives in data/, not tokenizer/,
+// because it reads the prepared shards through data's readers (data sits above the tokenizer).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import type { Bench } from '../bench/harness.ts';
-import { readManifest } from '../data/manifest.ts';
-import { readTextShard } from '../data/shards.ts';
-import { makeDoc } from '../data/fixtures/tiny_corpus.ts';
-import { prng } from '../data/token_stream.ts';
-import { byteLevelTokenizerJson, tokenizerFromJson } from './tokenizer_json.ts';
-import { trainBpeOnTexts } from './trainer.ts';
+import type { Bench } from '../testing/bench_harness.ts';
+import { byteLevelTokenizerJson, tokenizerFromJson } from '../tokenizer/tokenizer_json.ts';
+import { trainBpeOnTexts } from '../tokenizer/trainer.ts';
+import { makeDoc } from './fixtures/tiny_corpus.ts';
+import { readManifest } from './manifest.ts';
+import { readTextShard } from './shards.ts';
+import { prng } from './token_stream.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
