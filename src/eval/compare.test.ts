@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { runCli as lrnn } from '../testing/cli.ts';
 import type { DoneRecord, EvalRecord, StepRecord } from '../log/metrics.ts';
 import { quantile, type RunSummary } from './compare.ts';
-import { findAll, parseXml } from './xml_check.ts';
+import { findAll, parseXml } from '../testing/xml_check.ts';
 
 let dir = '';
 

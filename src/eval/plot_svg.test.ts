@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeXml, formatTick, lineChart, logTicks, niceTicks } from './plot_svg.ts';
-import { findAll, parseXml } from './xml_check.ts';
+import { findAll, parseXml } from '../testing/xml_check.ts';
 
 test('niceTicks: 1/2/5 steps covering the range', () => {
   assert.deepEqual(niceTicks(0.3, 9.7).ticks, [0, 2, 4, 6, 8, 10]);

@@ -10,7 +10,7 @@ import { type DeltaNetLayerOptions, deltaNetMixer } from './delta_net.ts';
 import { linear } from './linear.ts';
 import { type MambaLayerOptions, mambaMixer } from './mamba.ts';
 import type { Params } from './params.ts';
-import { causalConv1dRef, deltaRuleRef, selectiveScanRef } from './ref_kernels.ts';
+import { causalConv1dRef, deltaRuleRef, selectiveScanRef } from '../testing/ref_kernels.ts';
 import { l2Norm, rmsNorm } from './rms_norm.ts';
 import { shortConv } from './short_conv.ts';
 

@@ -1,6 +1,6 @@
 // A small XML well-formedness checker (tag stack, attribute quoting, entities) used to verify the SVG
 // files that `lrnn compare` and the stability report write. Not a general XML parser: no DTDs, no CDATA.
-// Test: node scripts/test.mjs src/eval/plot_svg
+// Test-only: src/eval/plot_svg.test.ts and compare.test.ts use it.
 
 export interface XmlElement {
   name: string;
