@@ -7,8 +7,9 @@ import { generate } from './generate.ts';
 import { init } from './init.ts';
 import { launch } from './launch.ts';
 import { prepare } from './prepare.ts';
+import { sweep } from './sweep.ts';
 import { taskEval, taskTrain } from './task.ts';
 import { tokenizerTrain } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 
-export const commands: Command[] = [doctor, init, generate, launch, prepare, tokenizerTrain, trainCommand, evalCommand, compare, taskTrain, taskEval];
+export const commands: Command[] = [doctor, init, generate, launch, prepare, tokenizerTrain, trainCommand, sweep, evalCommand, compare, taskTrain, taskEval];

@@ -62,9 +62,14 @@ test('expandGrid: first axis outermost, names from the last key segment, overrid
 });
 
 test('planGrid resolves every point as the run it will be', () => {
-  const runs = planGrid('tiny', ['--train.steps=7'], [parseGridSpec('train.lr=1e-3,3e-3'), seedAxis('5')], 'out/sw');
+  const { runs, outDir } = planGrid('tiny', ['--train.steps=7'], [parseGridSpec('train.lr=1e-3,3e-3'), seedAxis('5')], 'out/sw');
+  assert.equal(outDir, 'out/sw');
   assert.deepEqual(runs.map((r) => [r.config.name, r.config.out_dir, r.config.train.lr, r.config.train.seed, r.config.train.steps]), [
     ['lr-0.001_seed-5', 'out/sw', 0.001, 5, 7],
     ['lr-0.003_seed-5', 'out/sw', 0.003, 5, 7],
   ]);
+  assert.equal(planGrid('tiny', [], [seedAxis('1')]).outDir, 'checkpoints/sweep-tiny');
+  // A value the recipe alone rejects (3 weights, 2 domains) is fine when another axis fixes it.
+  const fixed = planGrid('tiny', ['--data.domains=["a","b"]'], [parseGridSpec('data.weights=[1,1],[2,1]')], 'o').runs;
+  assert.deepEqual(fixed.map((r) => [r.name, r.config.data.weights]), [['weights-1_1', [1, 1]], ['weights-2_1', [2, 1]]]);
 });

@@ -132,15 +132,14 @@ export interface PlannedRun extends GridPoint {
 }
 
 /**
- * Validates the recipe with the fixed overrides, each axis value alone (so a wrong type names the key and the
- * value), then every point as the run it will be (<outDir>/<name>). Nothing is written.
+ * Validates each axis value against its field, then every point as the run it will be (<outDir>/<name>);
+ * outDir defaults to <out_dir>/sweep-<recipe name>. Nothing is written.
  */
-export function planGrid(recipe: string, fixed: readonly string[], axes: GridAxis[], outDir: string): PlannedRun[] {
+export function planGrid(recipe: string, fixed: readonly string[], axes: GridAxis[], outDir?: string): { runs: PlannedRun[]; outDir: string } {
   checkAxes(axes);
   const fixedKeys = parseOverrides(fixed).map((o) => o.keys.join('.'));
   for (const a of axes) if (fixedKeys.includes(a.key)) throw new ConfigError(`--grid ${a.key}: also given as the override --${a.key}=…; give it in one place`);
   for (const k of fixedKeys) if (RESERVED.has(k)) throw new ConfigError(`--${k}: the sweep sets ${k} itself (runs are <sweep dir>/<run name>); use --out DIR`);
-  loadConfig(recipe, fixed); // the recipe itself (its own errors name the file and key)
   // Each value against its field alone (type, range, enum); checks across fields wait for the points, where
   // another axis may make a value valid (train.lr=1e-5 with train.min_lr=1e-6).
   for (const a of axes) {
@@ -150,12 +149,19 @@ export function planGrid(recipe: string, fixed: readonly string[], axes: GridAxi
       if (r.issues?.length) throw new ConfigError(`--grid ${a.key}: value '${a.texts[i]}': ${r.issues.map((x) => x.message.replace(/^Invalid input: /, '')).join('; ')}`);
     });
   }
-  return expandGrid(axes).map((p) => {
+  const points = expandGrid(axes);
+  const load = (p: GridPoint, extra: string[]) => {
     try {
-      return { ...p, config: loadConfig(recipe, [...fixed, ...p.args, `--out_dir=${outDir}`, `--name=${p.name}`]).config };
+      return loadConfig(recipe, [...fixed, ...p.args, ...extra]).config;
     } catch (e) {
       if (e instanceof ConfigError) throw new ConfigError(`--grid: run ${p.args.join(' ')}: ${problems(e)}`);
       throw e;
     }
-  });
+  };
+  if (outDir === undefined) {
+    const first = load(points[0]!, []);
+    outDir = `${first.out_dir}/sweep-${first.name}`;
+  }
+  const dir = outDir;
+  return { runs: points.map((p) => ({ ...p, config: load(p, [`--out_dir=${dir}`, `--name=${p.name}`]) })), outDir: dir };
 }
