@@ -5,14 +5,14 @@
 //   echo '{"name":"x","private":true,"type":"module","overrides":{"sharp":"0.33.5"}}' > package.json
 //   npm install @xenova/transformers@2.17.2
 //   cp <repo>/data/lrnn-mix/tokenizer*.json models/mix/
-//   node --import <repo>/node_modules/tsx/dist/esm/index.mjs <repo>/src/tokenizer/xenova_check.mjs /tmp/xen
+//   node --import <repo>/node_modules/tsx/dist/esm/index.mjs <repo>/scripts/xenova-check.mjs /tmp/xen
 // Result on 2026-11-29: 21/21 samples (emoji, CJK, NUL, 0xFF-derived, special text, 15 validation documents
 // of text/code/math; 127,713 tokens) identical ids; decode exact with clean_up_tokenization_spaces: false.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const base = path.resolve(process.argv[2] ?? '.');
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { env, AutoTokenizer } = await import(createRequire(path.join(base, 'x.js')).resolve('@xenova/transformers'));
 env.allowRemoteModels = false;
 env.localModelPath = path.join(base, 'models/');
