@@ -33,6 +33,7 @@ if (files.length === 0) {
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, LRNN_TEST: '1' },
+  // One process per lrnn train unless a test asks for ranks (--procs): the suite runs two files at a time.
+  env: { LRNN_PROCS: '1', ...process.env, LRNN_TEST: '1' },
 });
 process.exit(r.status ?? 1);

@@ -47,34 +47,42 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...args])}`);
     if (ours.includes('--dry-run')) return 0;
-    // mpirun runs in its own process group, so a terminal's Ctrl-C reaches the job once, through us. The
-    // signal goes straight to the ranks on this host (each finishes its step; the all-reduced stop flag halts
-    // the ranks elsewhere at the same step; rank 0 writes a checkpoint, see signals.ts), or to mpirun when
-    // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
-    // a Node parent). We exit only after mpirun has, with 130/143.
-    return await new Promise<number>((resolve, reject) => {
-      // No stdin: from a background process group, a read of the terminal would stop mpirun (SIGTTIN).
-      const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
-      let got: NodeJS.Signals | null = null;
-      const forward = (sig: NodeJS.Signals) => () => {
-        got ??= sig;
-        const ranks = childPids(child.pid!);
-        process.stderr.write(`\nlrnn launch: ${sig}: passing it to ${ranks.length ? `the ranks (pids ${ranks.join(', ')})` : 'mpirun'}; waiting for them to stop\n`);
-        if (ranks.length) for (const pid of ranks) { try { process.kill(pid, sig); } catch { /* already gone */ } }
-        else child.kill(sig);
-      };
-      const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, forward(sig)] as const);
-      for (const [sig, h] of handlers) process.on(sig, h);
-      const done = () => { for (const [sig, h] of handlers) process.off(sig, h); };
-      child.on('error', (e) => { done(); reject(new Error(`could not start mpirun: ${e.message} (apt-get install -y openmpi-bin)`)); });
-      child.on('exit', (code, signal) => {
-        done();
-        if (got) resolve(SIGNAL_CODES[got]);
-        else resolve(code ?? (signal ? SIGNAL_CODES[signal] ?? 1 : 1));
-      });
-    });
+    return await runMpirun(cmd, args, env, 'lrnn launch');
   },
 };
+
+/**
+ * Runs mpirun and returns the exit code to exit with, passing Ctrl-C and SIGTERM to the job (`who` names
+ * the forwarding command in messages).
+ */
+export function runMpirun(cmd: string, args: string[], env: Record<string, string>, who: string): Promise<number> {
+  // mpirun runs in its own process group, so a terminal's Ctrl-C reaches the job once, through us. The
+  // signal goes straight to the ranks on this host (each finishes its step; the all-reduced stop flag halts
+  // the ranks elsewhere at the same step; rank 0 writes a checkpoint, see signals.ts), or to mpirun when
+  // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
+  // a Node parent). We exit only after mpirun has, with 130/143.
+  return new Promise<number>((resolve, reject) => {
+    // No stdin: from a background process group, a read of the terminal would stop mpirun (SIGTTIN).
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
+    let got: NodeJS.Signals | null = null;
+    const forward = (sig: NodeJS.Signals) => () => {
+      got ??= sig;
+      const ranks = childPids(child.pid!);
+      process.stderr.write(`\n${who}: ${sig}: passing it to ${ranks.length ? `the ranks (pids ${ranks.join(', ')})` : 'mpirun'}; waiting for them to stop\n`);
+      if (ranks.length) for (const pid of ranks) { try { process.kill(pid, sig); } catch { /* already gone */ } }
+      else child.kill(sig);
+    };
+    const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, forward(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
+    const done = () => { for (const [sig, h] of handlers) process.off(sig, h); };
+    child.on('error', (e) => { done(); reject(new Error(`could not start mpirun: ${e.message} (apt-get install -y openmpi-bin)`)); });
+    child.on('exit', (code, signal) => {
+      done();
+      if (got) resolve(SIGNAL_CODES[got]);
+      else resolve(code ?? (signal ? SIGNAL_CODES[signal] ?? 1 : 1));
+    });
+  });
+}
 
 /** Direct children of a process on this host (Linux /proc; none elsewhere). */
 function childPids(pid: number): number[] {

@@ -69,6 +69,12 @@ export const TrainSchema = z.strictObject({
   batch_size: int(1).default(8),
   /** Microbatches per optimizer step (gradients are averaged over them). */
   grad_accum: int(1).default(1),
+  /**
+   * Data parallel: false (lrnn launch's default) = every rank takes batch_size sequences, so N ranks step on
+   * N × batch_size; true (how lrnn train spreads itself over the cores) = the ranks share batch_size, so the
+   * run steps on the same batches, and follows the same losses, on any number of ranks.
+   */
+  split_batch_over_ranks: z.boolean().default(false),
   /** Optimizer steps in total. */
   steps: int(1).default(1000),
   /** Peak learning rate. */
@@ -180,5 +186,12 @@ export type ModelConfig = RunConfig['model'];
 export type DataConfig = RunConfig['data'];
 export type TrainConfig = z.output<typeof TrainSchema>;
 export type EvalConfig = RunConfig['eval'];
+
+/** Sequences per microbatch on each of `worldSize` ranks; an error naming the keys when they cannot be shared evenly. */
+export function rankBatchSize(train: Pick<RunConfig['train'], 'batch_size' | 'split_batch_over_ranks'>, worldSize: number): number {
+  if (!train.split_batch_over_ranks || worldSize <= 1) return train.batch_size;
+  if (train.batch_size % worldSize !== 0) throw new Error(`train.batch_size (${train.batch_size}) with train.split_batch_over_ranks: not divisible by the ${worldSize} ranks`);
+  return train.batch_size / worldSize;
+}
 export type CheckpointConfig = RunConfig['checkpoint'];
 export type LogConfig = RunConfig['log'];

@@ -4,7 +4,7 @@
 // data_cursor (`loader`), next to the §11 fields.
 import path from 'node:path';
 import { checkShardSizes, openEvalStream, openTrainStream, readManifest, shardsOf, verifyShardHashes, type LoaderCursor } from '../data/index.ts';
-import type { RunConfig } from '../config/schema.ts';
+import { rankBatchSize, type RunConfig } from '../config/schema.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import type { BatchSource, DataCursor, EvalData, TokenBatch } from './sources.ts';
 
@@ -40,9 +40,12 @@ export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { 
   if (check.verify) await verifyShardHashes(dir, used, check.onVerify);
   else checkShardSizes(dir, used);
   const weights = Object.fromEntries(cfg.data.domains.map((d, i) => [d, cfg.data.weights?.[i] ?? 1]));
+  // B sequences a step; this rank's share of them is what its loader takes. Validation batches stay B wide,
+  // the same on every rank and for any number of ranks.
   const T = cfg.data.seq_len, B = cfg.train.batch_size;
+  const rankB = rankBatchSize(cfg.train, shard.worldSize);
   const loaderCursor = cursor?.loader as LoaderCursor | undefined;
-  const stream = await openTrainStream({ dir, domains: weights, seqLen: T, batchSize: B, seed: cfg.train.seed, ...shard, ...(loaderCursor ? { cursor: loaderCursor } : {}) });
+  const stream = await openTrainStream({ dir, domains: weights, seqLen: T, batchSize: rankB, seed: cfg.train.seed, ...shard, ...(loaderCursor ? { cursor: loaderCursor } : {}) });
   const source = path.basename(path.resolve(dir));
   const data: BatchSource = {
     async next(): Promise<TokenBatch> {

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { configToToml } from '../config/load.ts';
-import type { RunConfig } from '../config/schema.ts';
+import { rankBatchSize, type RunConfig } from '../config/schema.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { MetricsWriter, type EvalRecord, type SplitEval } from '../log/metrics.ts';
 import { buildModel, initModel, type CausalLM, type ModelConfig } from '../models/index.ts';
@@ -100,7 +100,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   // Rank 0 writes metrics and checkpoints; every rank computes the same numbers after the all-reduce.
   const writer = main ? new MetricsWriter(path.join(o.runDir, 'metrics.jsonl'), o.resume ? { resumeStep: step } : {}) : null;
   const metrics = { write: (r: Parameters<MetricsWriter['write']>[0]) => writer?.write(r), close: () => writer?.close() };
-  const tokensPerStep = tc.batch_size * cfg.data.seq_len * tc.grad_accum * world.size;
+  const rankB = rankBatchSize(tc, world.size);
+  const tokensPerStep = rankB * cfg.data.seq_len * tc.grad_accum * world.size;
   log.info({ run: cfg.name, params: model.numParameters(), step, steps: tc.steps, tokensPerStep, resumedFrom: o.resume?.dir ?? null, config: cfg }, o.resume ? 'resuming' : 'starting');
   emit({ kind: 'start', step, total: tc.steps, params: model.numParameters() });
 
@@ -113,7 +114,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const state = (): FullTrainerState => ({
     format_version: 1, step, tokens_seen: engine.tokensSeen, data_cursor: o.data.cursor(), rng: rng.toJSON(),
     optimizer: opt.describe(engine.lastLr, tc.clip > 0 ? tc.clip : null) as FullTrainerState['optimizer'],
-    lr_schedule: describeSchedule(sched), batch: { sequences: tc.batch_size, seq_len: cfg.data.seq_len, grad_accum: tc.grad_accum },
+    lr_schedule: describeSchedule(sched), batch: { sequences: rankB, seq_len: cfg.data.seq_len, grad_accum: tc.grad_accum },
     last_loss: engine.lastLoss, wall_time_s: (o.resume?.state.wall_time_s as number | undefined ?? 0) + (performance.now() - t0) / 1000,
     stability: { spike: spikes.toJSON(), nonfinite_count: guard.count }, best_eval_loss: bestEval, run_config: cfg,
   });
@@ -151,7 +152,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const { record: rec, verdict, stopNow } = await engine.step(n, async (_micro, last) => {
         const b = await o.data.next();
         const tokens = tf.tensor2d(b.tokens, [b.rows, b.width], 'int32');
-        return { loss: () => model.loss(tokens, { collectStats: last }), tokens: tc.batch_size * cfg.data.seq_len, done: () => tokens.dispose() };
+        return { loss: () => model.loss(tokens, { collectStats: last }), tokens: rankB * cfg.data.seq_len, done: () => tokens.dispose() };
       }, o.injectNonfinite?.includes(n));
       step = n;
       const lr = rec.lr;
