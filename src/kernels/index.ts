@@ -4,3 +4,4 @@ export { causalConv1d, causalConv1dState, type CausalConv1dOptions, type CausalC
 export { deltaRule, resolveDeltaRuleVariant, type DeltaRuleOptions, type DeltaRuleVariant } from './delta_rule/index.ts';
 export { rmsNormFused, l2NormFused } from './norm/index.ts';
 export { swigluGate } from './swiglu/index.ts';
+export { linearCrossEntropy, type LinearCrossEntropyOptions, type LinearCrossEntropyVariant } from './cross_entropy/linear.ts';

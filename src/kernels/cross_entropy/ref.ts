@@ -24,3 +24,42 @@ export function softmaxXentRef(z: ArrayLike<number>, y: ArrayLike<number>, loss:
     }
   }
 }
+
+/**
+ * Linear + cross-entropy, one row at a time in float64 (the test oracle of linear.ts; never holds more than
+ * one row of V logits). x [N,D], w [V,D]: z[n,j] = Σ_d x[n,d]·w[j,d], loss[n] as softmaxXentRef. Returns
+ * Σ_n loss[n]; fills rowLoss when given, and with gx/gw (overwritten) the gradient of scale · Σ_n loss[n]:
+ * gx = scale · dZ · W, gw = scale · dZᵀ · X for dZ = softmax − onehot.
+ */
+export function linearXentRef(x: ArrayLike<number>, w: ArrayLike<number>, y: ArrayLike<number>, N: number, D: number, V: number,
+  opts: { ignoreIndex?: number; scale?: number; rowLoss?: Float32Array | Float64Array; gx?: Float32Array | Float64Array; gw?: Float32Array | Float64Array } = {}): number {
+  const ignoreIndex = opts.ignoreIndex ?? -100, scale = opts.scale ?? 1;
+  const { rowLoss, gx, gw } = opts;
+  gx?.fill(0);
+  gw?.fill(0);
+  const z = new Float64Array(V), dz = new Float64Array(V);
+  const loss = new Float64Array(1);
+  let total = 0;
+  for (let n = 0; n < N; ++n) {
+    const label = y[n]!;
+    if (label !== ignoreIndex && !(label >= 0 && label < V)) throw new RangeError(`cross-entropy: label ${label} at row ${n} is outside [0, ${V})`);
+    for (let j = 0; j < V; ++j) {
+      let s = 0;
+      for (let d = 0; d < D; ++d) s += x[n * D + d]! * w[j * D + d]!;
+      z[j] = s;
+    }
+    softmaxXentRef(z, [label], loss, gx ? dz : null, 1, V, ignoreIndex);
+    total += loss[0]!;
+    if (rowLoss) rowLoss[n] = loss[0]!;
+    if (!gx || !gw || label === ignoreIndex) continue;
+    for (let j = 0; j < V; ++j) {
+      const g = scale * dz[j]!;
+      if (g === 0) continue;
+      for (let d = 0; d < D; ++d) {
+        gx[n * D + d]! += g * w[j * D + d]!;
+        gw[j * D + d]! += g * x[n * D + d]!;
+      }
+    }
+  }
+  return total;
+}
