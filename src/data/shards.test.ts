@@ -122,3 +122,76 @@ test('UTF-8 validation and chunking', () => {
   assert.ok(parts.every((p) => p.length <= 2001));
   assert.ok(parts.every((p) => firstInvalidUtf8(Buffer.from(p)) === -1 && !/^[\udc00-\udfff]/.test(p)));
 });
+
+test('JSON lines split exactly as readline splits them (\\n, \\r\\n, lone \\r), whatever the chunk size', async () => {
+  const { createInterface } = await import('node:readline');
+  const { createReadStream } = await import('node:fs');
+  const { jsonLines } = await import('./documents.ts');
+  const file = path.join(tmp, 'lines.jsonl');
+  writeFileSync(file, '{"text":"a"}\n{"text":"b é"}\r\n\r\n{"text":"c"}\r{"text":"d😀"}\n\n  \n{"text":"e"}\r\n{"text":"f"}\r{"text":"no newline at the end"}');
+  const want: string[] = [];
+  for await (const l of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) want.push(l);
+  for (const chunk of [1, 2, 3, 7, 64, 1 << 20]) {
+    const got: string[] = [];
+    let n = 0;
+    for await (const { raw, line } of jsonLines(file, undefined, chunk)) {
+      got.push(raw);
+      assert.equal(line, ++n);
+    }
+    assert.deepEqual(got, want, `chunk ${chunk}`);
+  }
+});
+
+test('--text-column: another JSON field / Parquet or Arrow column holds the text; a missing one is named', async () => {
+  const dir = path.join(tmp, 'column');
+  const { mkdirSync } = await import('node:fs');
+  const { parquetWriteFile } = await import('hyparquet-writer');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'a.jsonl'), '{"body":"j1","text":"not this"}\n{"body":"j2"}\n');
+  writeFileSync(path.join(dir, 'b.arrows'), RecordBatchStreamWriter.writeAll(tableFromArrays({ body: ['s1', 's2'] }) as Table).toUint8Array(true));
+  writeFileSync(path.join(dir, 'c.arrow'), RecordBatchFileWriter.writeAll(tableFromArrays({ body: ['f1'] }) as Table).toUint8Array(true));
+  parquetWriteFile({ filename: path.join(dir, 'd.parquet'), columnData: [{ name: 'body', data: ['p1', 'p2'], type: 'STRING' }] });
+  const files = listUserFiles([dir]);
+  const got = [];
+  for await (const d of userDocuments(files, { root: dir, textField: 'body' })) got.push([d.docId, d.text]);
+  assert.deepEqual(got, [['a.jsonl#1', 'j1'], ['a.jsonl#2', 'j2'], ['b.arrows#0', 's1'], ['b.arrows#1', 's2'], ['c.arrow#0', 'f1'], ['d.parquet#0', 'p1'], ['d.parquet#1', 'p2']]);
+  for (const f of files.slice(1)) await assert.rejects(drain(userDocuments([f])), (e: Error) => e.message.includes(f) && /no 'text' column/.test(e.message) && /--text-column/.test(e.message));
+  await assert.rejects(drain(userDocuments([files[0]!], { textField: 'nope' })), /line 1: no string 'nope' field/);
+});
+
+test('a Parquet row group larger than the slice size is read in row slices, with the same rows', async () => {
+  const { parquetWriteFile } = await import('hyparquet-writer');
+  const file = path.join(tmp, 'big-groups.parquet');
+  const texts = Array.from({ length: 500 }, (_, i) => `row ${i} ${'abc '.repeat(i % 40)}`);
+  parquetWriteFile({ filename: file, columnData: [{ name: 'text', data: texts, type: 'STRING' }], rowGroupSize: 300 });
+  let bytes = 0;
+  const got = [];
+  for await (const d of userDocuments([file], { parquetSliceBytes: 2000, onBytes: (n) => (bytes += n) })) got.push(d.text);
+  assert.deepEqual(got, texts);
+  assert.ok(bytes > 0);
+});
+
+test('gzip text shards and uint16/uint32 token shards round trip; a truncated gzip shard is an error naming it', async () => {
+  const file = path.join(tmp, 'text.arrows.gz');
+  const info = await writeTextShard(file, rows, {}, { gzip: true });
+  assert.equal(info.sha256, await sha256File(file));
+  assert.equal(info.bytes, readFileSync(file).length);
+  assert.ok(info.bytes < info.textBytes!, 'compressed');
+  const back = [];
+  for await (const r of readTextShard(file, { expectRows: rows.length })) back.push({ text: r.text, source: r.source, docId: r.docId });
+  assert.deepEqual(back, rows);
+  const cut = path.join(tmp, 'cut.arrows.gz');
+  writeFileSync(cut, readFileSync(file).subarray(0, Math.floor(info.bytes / 2)));
+  await assert.rejects(drain(readTextShard(cut)), (e: Error) => e.message.includes(cut) && /truncated/.test(e.message));
+  for (const [dtype, T, max] of [['uint16', Uint16Array, 65535], ['uint32', Uint32Array, 100000]] as const) {
+    const docs = Array.from({ length: 1500 }, (_, i) => new T(Array.from({ length: i % 7 }, (_, j) => (i * 977 + j * 13) % (max + 1))));
+    const f = path.join(tmp, `tok-${dtype}.arrows`);
+    await writeTokenShard(f, docs, docs.map((_, i) => `d${i}`), {}, dtype);
+    let n = 0;
+    for await (const b of readTokenShard(f, { expectRows: docs.length })) {
+      assert.ok(b.values instanceof T);
+      for (let i = 0; i < b.rows; ++i, ++n) assert.deepEqual(Array.from(b.values.subarray(b.offsets[i]!, b.offsets[i + 1]!)), Array.from(docs[b.firstRow + i]!));
+    }
+    assert.equal(n, docs.length);
+  }
+});

@@ -1,12 +1,19 @@
-// Arrow IPC stream shards: text shards (text, source, doc_id) and pre-tokenised shards (tokens: List<Int32>,
-// doc_id), written batch by batch and read as streams (RecordBatchReader over a file stream, never whole
-// files). Read errors name the file and the row where they happened; a stream must end with the IPC
-// end-of-stream marker, so a truncated shard is an error, never a silently shorter dataset.
+// Arrow IPC stream shards: text shards (text, source, doc_id; gzip-compressed as a whole file, `.arrows.gz`)
+// and pre-tokenised shards (tokens: List<Uint16> when the vocabulary fits 16 bits, List<Uint32> otherwise;
+// datasets from before hold List<Int32> and still load), written in one piece (a shard is a few MB) and read
+// as streams (RecordBatchReader over a file stream, never whole files). The sha256 is computed while writing
+// (no re-read). Read errors name the file and the row where they happened; an uncompressed stream must end with
+// the IPC end-of-stream marker and a gzip one with its trailer, so a truncated shard is an error, never a
+// silently shorter dataset.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { createGunzip, gzipSync } from 'node:zlib';
 import {
   Field,
   Int32,
+  Uint16,
+  Uint32,
   List,
   makeData,
   RecordBatch,
@@ -15,7 +22,6 @@ import {
   Schema,
   Struct,
   Utf8,
-  vectorFromArray,
   type Data,
 } from 'apache-arrow';
 
@@ -39,8 +45,22 @@ export interface ShardInfo {
   tokens?: number;
 }
 
+/** Token ids as stored: Uint16Array when the vocabulary has ≤ 65,536 ids, Uint32Array otherwise, Int32Array in old datasets. */
+export type TokenArray = Uint16Array | Uint32Array | Int32Array;
+export type TokenDtype = 'uint16' | 'uint32' | 'int32';
+
+/** The narrowest id type for a vocabulary. */
+export function tokenDtypeFor(vocabSize: number): TokenDtype {
+  return vocabSize <= 65536 ? 'uint16' : 'uint32';
+}
+
+export function allocTokens(dtype: TokenDtype, n: number): TokenArray {
+  return dtype === 'uint16' ? new Uint16Array(n) : dtype === 'uint32' ? new Uint32Array(n) : new Int32Array(n);
+}
+
 const ROWS_PER_BATCH = 1024;
 const EOS_MARKER = Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+const GZIP_MAGIC = [0x1f, 0x8b];
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -48,22 +68,26 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function writeBatches(path: string, batches: Iterable<RecordBatch>): Promise<number> {
+/** Writes the batches as an IPC stream (gzip level 1 when `gzip`); returns size and sha256 of the file. */
+/**
+ * Writes the batches as one IPC stream (gzip level 1 when `gzip`), built in memory — a shard is a few MB — and
+ * compressed in one call, which is about twice as fast as piping the writer through a gzip stream in small
+ * chunks. Returns size and sha256 of the file.
+ */
+async function writeBatches(path: string, schema: Schema, batches: Iterable<RecordBatch>, gzip = false): Promise<{ bytes: number; sha256: string }> {
   const writer = new RecordBatchStreamWriter();
-  const sink = createWriteStream(path);
-  const done = new Promise<void>((resolve, reject) => {
-    sink.on('finish', () => resolve());
-    sink.on('error', reject);
-  });
-  writer.pipe(sink);
-  let rows = 0;
-  for (const b of batches) {
-    writer.write(b);
-    rows += b.numRows;
-  }
+  writer.reset(undefined, schema);
+  for (const b of batches) writer.write(b);
   writer.finish();
-  await done;
-  return rows;
+  const ipc = writer.toUint8Array(true);
+  const out = gzip ? gzipSync(ipc, { level: 1 }) : ipc;
+  const sha256 = createHash('sha256').update(out).digest('hex');
+  try {
+    await fsp.writeFile(path, out);
+  } catch (err) {
+    throw new Error(`${path}: cannot write shard: ${(err as Error).message}`);
+  }
+  return { bytes: out.length, sha256 };
 }
 
 function structBatch(schema: Schema, children: Data[], length: number): RecordBatch {
@@ -71,35 +95,69 @@ function structBatch(schema: Schema, children: Data[], length: number): RecordBa
 }
 
 function utf8Data(strings: string[]): Data {
-  const v = vectorFromArray(strings, new Utf8());
-  if (v.data.length !== 1) throw new Error('internal: Utf8 vector came back in several chunks');
-  return v.data[0]!;
+  return utf8BytesData(strings.map((x) => Buffer.from(x, 'utf8')));
 }
 
-/** Writes rows as a text shard; `meta` goes into the schema metadata under 'lrnn'. */
-export async function writeTextShard(path: string, rows: TextRow[], meta: Record<string, unknown> = {}): Promise<ShardInfo> {
-  const schema = new Schema(
+/** A Utf8 column from UTF-8 byte strings, without decoding them. */
+function utf8BytesData(parts: Uint8Array[]): Data {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const data = new Uint8Array(total);
+  const valueOffsets = new Int32Array(parts.length + 1);
+  let o = 0;
+  parts.forEach((p, i) => {
+    data.set(p, o);
+    o += p.length;
+    valueOffsets[i + 1] = o;
+  });
+  return makeData({ type: new Utf8(), length: parts.length, nullCount: 0, valueOffsets, data });
+}
+
+/** A text row whose text is already UTF-8 bytes (the external merge never decodes documents). */
+export interface TextBytesRow {
+  text: Uint8Array;
+  source: string;
+  docId: string;
+}
+
+function textSchema(meta: Record<string, unknown>): Schema {
+  return new Schema(
     [new Field('text', new Utf8(), false), new Field('source', new Utf8(), false), new Field('doc_id', new Utf8(), false)],
     new Map([['lrnn', JSON.stringify({ kind: 'text', ...meta })]]),
   );
+}
+
+/** Writes rows (text as UTF-8 bytes) as a text shard; `gzip` compresses the whole file (level 1). */
+export async function writeTextShardBytes(path: string, rows: TextBytesRow[], meta: Record<string, unknown> = {}, opts: { gzip?: boolean } = {}): Promise<ShardInfo> {
+  const schema = textSchema(meta);
   let textBytes = 0;
-  for (const r of rows) textBytes += Buffer.byteLength(r.text, 'utf8');
+  for (const r of rows) textBytes += r.text.length;
   const batches = function* () {
     for (let i = 0; i < rows.length; i += ROWS_PER_BATCH) {
       const part = rows.slice(i, i + ROWS_PER_BATCH);
-      yield structBatch(schema, [utf8Data(part.map((r) => r.text)), utf8Data(part.map((r) => r.source)), utf8Data(part.map((r) => r.docId))], part.length);
+      yield structBatch(schema, [utf8BytesData(part.map((r) => r.text)), utf8Data(part.map((r) => r.source)), utf8Data(part.map((r) => r.docId))], part.length);
     }
   };
-  await writeBatches(path, batches());
-  const st = await fsp.stat(path);
-  return { file: path, rows: rows.length, bytes: st.size, sha256: await sha256File(path), textBytes };
+  const { bytes, sha256 } = await writeBatches(path, schema, batches(), opts.gzip ?? false);
+  return { file: path, rows: rows.length, bytes, sha256, textBytes };
+}
+
+/** Writes rows as a text shard; `meta` goes into the schema metadata under 'lrnn'. */
+export async function writeTextShard(path: string, rows: TextRow[], meta: Record<string, unknown> = {}, opts: { gzip?: boolean } = {}): Promise<ShardInfo> {
+  return writeTextShardBytes(path, rows.map((r) => ({ text: Buffer.from(r.text, 'utf8'), source: r.source, docId: r.docId })), meta, opts);
+}
+
+function arrowIdType(dtype: TokenDtype) {
+  return dtype === 'uint16' ? new Uint16() : dtype === 'uint32' ? new Uint32() : new Int32();
 }
 
 /** Builds one batch of a token shard: docs[i] are the ids of document i (no end-of-text appended). */
-export function tokenBatch(schema: Schema, docs: Int32Array[], docIds: string[]): RecordBatch {
+export function tokenBatch(schema: Schema, docs: TokenArray[], docIds: string[]): RecordBatch {
+  const itemType = (schema.fields[0]!.type as List).children[0]!.type as Uint16 | Uint32 | Int32;
+  const dtype: TokenDtype = itemType instanceof Uint16 ? 'uint16' : itemType instanceof Uint32 ? 'uint32' : 'int32';
   let total = 0;
   for (const d of docs) total += d.length;
-  const values = new Int32Array(total);
+  const values = allocTokens(dtype, total);
   const offsets = new Int32Array(docs.length + 1);
   let o = 0;
   docs.forEach((d, i) => {
@@ -107,75 +165,91 @@ export function tokenBatch(schema: Schema, docs: Int32Array[], docIds: string[])
     o += d.length;
     offsets[i + 1] = o;
   });
-  const itemField = new Field('item', new Int32(), false);
-  const child = makeData({ type: new Int32(), length: total, nullCount: 0, data: values });
+  const itemField = new Field('item', arrowIdType(dtype), false);
+  const child = makeData({ type: arrowIdType(dtype), length: total, nullCount: 0, data: values });
   const list = makeData({ type: new List(itemField), length: docs.length, nullCount: 0, valueOffsets: offsets, child });
   return structBatch(schema, [list, utf8Data(docIds)], docs.length);
 }
 
-export function tokenShardSchema(meta: Record<string, unknown> = {}): Schema {
+export function tokenShardSchema(meta: Record<string, unknown> = {}, dtype: TokenDtype = 'int32'): Schema {
   return new Schema(
-    [new Field('tokens', new List(new Field('item', new Int32(), false)), false), new Field('doc_id', new Utf8(), false)],
+    [new Field('tokens', new List(new Field('item', arrowIdType(dtype), false)), false), new Field('doc_id', new Utf8(), false)],
     new Map([['lrnn', JSON.stringify({ kind: 'tokens', ...meta })]]),
   );
 }
 
-/** Writes pre-tokenised documents as a token shard. */
-export async function writeTokenShard(path: string, docs: Int32Array[], docIds: string[], meta: Record<string, unknown> = {}): Promise<ShardInfo> {
-  const schema = tokenShardSchema(meta);
+/** Writes pre-tokenised documents as a token shard with ids of type `dtype` (default: int32, the old layout). */
+export async function writeTokenShard(path: string, docs: TokenArray[], docIds: string[], meta: Record<string, unknown> = {}, dtype: TokenDtype = 'int32'): Promise<ShardInfo> {
+  const schema = tokenShardSchema(meta, dtype);
   let tokens = 0;
   for (const d of docs) tokens += d.length;
   const batches = function* () {
     for (let i = 0; i < docs.length; i += ROWS_PER_BATCH) yield tokenBatch(schema, docs.slice(i, i + ROWS_PER_BATCH), docIds.slice(i, i + ROWS_PER_BATCH));
   };
-  await writeBatches(path, batches());
-  const st = await fsp.stat(path);
-  return { file: path, rows: docs.length, bytes: st.size, sha256: await sha256File(path), tokens };
+  const { bytes, sha256 } = await writeBatches(path, schema, batches());
+  return { file: path, rows: docs.length, bytes, sha256, tokens };
 }
 
-/** Throws naming the file when it is not a complete Arrow IPC stream (missing end-of-stream marker). */
-export async function checkStreamComplete(path: string): Promise<void> {
+/**
+ * Throws naming the file when it is not a complete shard: an uncompressed IPC stream must end with the
+ * end-of-stream marker (a gzip one is checked by its trailer while it is read). Returns whether it is gzip.
+ */
+export async function checkStreamComplete(path: string): Promise<{ gzip: boolean }> {
   const fh = await fsp.open(path, 'r').catch((err: Error) => {
     throw new Error(`${path}: cannot open shard: ${err.message}`);
   });
   try {
     const { size } = await fh.stat();
     if (size < 8) throw new Error(`${path}: not an Arrow IPC stream (${size} bytes): the shard is truncated or empty; re-run 'lrnn prepare' to rebuild it`);
+    const head = Buffer.alloc(2);
+    await fh.read(head, 0, 2, 0);
+    if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return { gzip: true };
     const tail = Buffer.alloc(8);
     await fh.read(tail, 0, 8, size - 8);
     if (!tail.equals(EOS_MARKER)) {
       throw new Error(`${path}: truncated Arrow IPC stream (no end-of-stream marker at byte ${size}); re-run 'lrnn prepare' to rebuild it`);
     }
+    return { gzip: false };
   } finally {
     await fh.close();
   }
 }
 
 /**
- * Streams a shard's record batches. `startRow` skips whole batches before it without decoding them
- * (the first batch yielded may start before startRow; `firstRow` says where). Errors name file and row.
+ * Streams a shard's record batches (gzip-compressed or not). Errors name file and row.
  */
 export async function* readShardBatches(path: string, opts: { expectRows?: number } = {}): AsyncGenerator<{ batch: RecordBatch; firstRow: number }> {
-  await checkStreamComplete(path);
+  const { gzip } = await checkStreamComplete(path);
   let row = 0;
   let reader: AsyncIterable<RecordBatch>;
+  let input: Readable = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (gzip) {
+    const raw = input;
+    input = raw.pipe(createGunzip());
+    raw.on('error', (err) => input.destroy(err));
+  }
   try {
-    reader = (await RecordBatchReader.from(createReadStream(path, { highWaterMark: 1 << 20 }))) as unknown as AsyncIterable<RecordBatch>;
+    reader = (await RecordBatchReader.from(input)) as unknown as AsyncIterable<RecordBatch>;
   } catch (err) {
-    throw new Error(`${path}: not a readable Arrow IPC stream: ${(err as Error).message}`);
+    input.destroy();
+    throw new Error(`${path}: not a readable Arrow IPC stream${gzip ? ' (gzip)' : ''}: ${(err as Error).message}; re-run 'lrnn prepare' to rebuild it`);
   }
   const it = reader[Symbol.asyncIterator]();
-  for (;;) {
-    let r: IteratorResult<RecordBatch>;
-    try {
-      r = await it.next();
-    } catch (err) {
-      throw new Error(`${path}: corrupt Arrow data after row ${row}: ${(err as Error).message}`);
+  try {
+    for (;;) {
+      let r: IteratorResult<RecordBatch>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        throw new Error(`${path}: corrupt ${gzip ? 'or truncated ' : ''}shard data after row ${row}: ${(err as Error).message}; re-run 'lrnn prepare' to rebuild it`);
+      }
+      if (r.done) break;
+      const batch = r.value;
+      yield { batch, firstRow: row };
+      row += batch.numRows;
     }
-    if (r.done) break;
-    const batch = r.value;
-    yield { batch, firstRow: row };
-    row += batch.numRows;
+  } finally {
+    input.destroy();
   }
   if (opts.expectRows !== undefined && row !== opts.expectRows) {
     throw new Error(`${path}: has ${row} rows but the manifest records ${opts.expectRows}; the shard is damaged — re-run 'lrnn prepare'`);
@@ -196,19 +270,20 @@ export async function* readTextShard(path: string, opts: { expectRows?: number }
 }
 
 /**
- * Streams a token shard as (values, offsets) views into each batch — no copy: document i of the batch is
+ * Streams a token shard as (values, offsets) views into each batch — no copy, in the stored id type
+ * (Uint16Array, Uint32Array or, in old datasets, Int32Array): document i of the batch is
  * values.subarray(offsets[i], offsets[i+1]).
  */
-export async function* readTokenShard(path: string, opts: { expectRows?: number } = {}): AsyncGenerator<{ values: Int32Array; offsets: Int32Array; firstRow: number; rows: number }> {
+export async function* readTokenShard(path: string, opts: { expectRows?: number } = {}): AsyncGenerator<{ values: TokenArray; offsets: Int32Array; firstRow: number; rows: number }> {
   for await (const { batch, firstRow } of readShardBatches(path, opts)) {
     const col = batch.getChild('tokens');
-    if (!col || col.data.length !== 1) throw new Error(`${path}: row ${firstRow}: no single-chunk 'tokens' List<Int32> column`);
+    if (!col || col.data.length !== 1) throw new Error(`${path}: row ${firstRow}: no single-chunk 'tokens' list column`);
     const d = col.data[0]!;
     const child = d.children[0];
-    if (!child || !(child.values instanceof Int32Array)) throw new Error(`${path}: row ${firstRow}: 'tokens' is not List<Int32>`);
+    const v = child?.values;
+    if (!(v instanceof Uint16Array || v instanceof Uint32Array || v instanceof Int32Array)) throw new Error(`${path}: row ${firstRow}: 'tokens' is not List<Uint16>, List<Uint32> or List<Int32>`);
     const offsets = (d.valueOffsets as Int32Array).subarray(d.offset, d.offset + d.length + 1);
-    const values = child.values as Int32Array;
-    if (offsets[d.length]! > values.length) throw new Error(`${path}: row ${firstRow}: token offsets point past the data (corrupt shard)`);
-    yield { values, offsets, firstRow, rows: d.length };
+    if (offsets[d.length]! > v.length) throw new Error(`${path}: row ${firstRow}: token offsets point past the data (corrupt shard)`);
+    yield { values: v, offsets, firstRow, rows: d.length };
   }
 }

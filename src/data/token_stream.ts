@@ -7,7 +7,7 @@ import { mulberry32 } from '../util/rng.ts';
 import path from 'node:path';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import type { DomainEntry } from './manifest.ts';
-import { readTextShard, readTokenShard, type ShardInfo } from './shards.ts';
+import { readTextShard, readTokenShard, type ShardInfo, type TokenArray } from './shards.ts';
 import type { Split } from './split.ts';
 
 /** Where a sequence starts: shard `shard` of epoch `epoch`'s shard order, document `row`, token `offset` (offset = doc length means its end-of-text). */
@@ -65,14 +65,16 @@ export interface TokenStreamOptions {
   oneEpoch?: boolean;
 }
 
-type DocIter = AsyncGenerator<{ doc: Int32Array; row: number }>;
+// Documents are views in the shard's stored id type (uint16/uint32/int32); fill() widens them into the
+// Int32Array batch with TypedArray.set, so nothing is copied into int32 first.
+type DocIter = AsyncGenerator<{ doc: TokenArray; row: number }>;
 
 export class TokenStream {
   private readonly shards: ShardInfo[];
   private readonly onTheFly: boolean;
   private pos: StreamPos = { epoch: 0, shard: 0, row: 0, offset: 0 };
   private iter: DocIter | null = null;
-  private doc: Int32Array | null = null;
+  private doc: TokenArray | null = null;
   private order: Int32Array;
   private orderEpoch = -1;
   private ended = false;
