@@ -7,6 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { stateTrackingReport } from './repro_report.ts';
+import type { RunRecord } from './repro_runs.ts';
 import { loadTaskConfig } from './schema.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -95,4 +97,19 @@ test('repro-state-tracking: a run recorded under an older recipe is superseded, 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('state-tracking report: the lab notes file is included as is after the tables; brackets / S5 get their table only when run', () => {
+  const notes = readFileSync(path.join(root, 'eval', 'reports', 'state-tracking-notes.md'), 'utf8');
+  assert.match(notes, /^## Modular arithmetic: how the budget was chosen\n/);
+  const meta = { generated: '2026-01-01 00:00', cpus: 2, cpuModel: 'test CPU', resultsFile: 'st.json', modularRecipe: {}, notes };
+  const runs: Record<string, RunRecord> = { 'parity-deltanet-negeig-s0': record('parity-deltanet-negeig', 0, 0.987) as RunRecord };
+  const md = stateTrackingReport({ runs }, meta);
+  assert.equal(md.split(notes.trimEnd()).length, 2, 'the notes appear once, verbatim');
+  assert.ok(md.indexOf('## Every run') < md.indexOf(notes.trimEnd()), 'after the tables');
+  assert.match(md, /not run for this report\n\(`--tasks brackets,s5` adds them as a separate table\)\.\n\n## Acceptance checks/);
+  runs['s5-mamba-s0'] = { ...record('parity-mamba', 0, 0.5), key: 's5-mamba-s0', recipe: 's5-mamba', task: 's5' } as RunRecord;
+  const withS5 = stateTrackingReport({ runs }, meta);
+  assert.doesNotMatch(withS5, /not run for this report/);
+  assert.match(withS5, /## Other tasks[\s\S]*\| Mamba \[0,1\] \| not run \| not run \| 0\.123 \| 0\.500 \| [\s\S]*## Acceptance checks/);
 });
