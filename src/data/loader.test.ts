@@ -129,6 +129,7 @@ test('a truncated token shard stops the loader with an error naming the file', a
   const file = path.join(dir, sh.file);
   truncateSync(file, Math.floor(sh.bytes / 2));
   const it = openEvalStream({ dir, domain: 'more', seqLen: 8 });
-  await assert.rejects((async () => { for await (const _ of it); })(), (e: Error) => e.message.includes(file) && /truncated/.test(e.message));
+  // Caught at open by the size check against the manifest (verify.ts), before any read.
+  await assert.rejects((async () => { for await (const _ of it); })(), (e: Error) => e.message.includes(file) && /bytes, the manifest says .*the dataset is damaged/.test(e.message));
   await assert.rejects(openTrainStream({ dir, domains: { nope: 1 }, seqLen: 8, batchSize: 1 }), /no domain 'nope'/);
 });

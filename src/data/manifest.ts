@@ -1,5 +1,6 @@
 // The dataset manifest (data/<dataset>/manifest.json): sources with versions and checksums, the tokenizer,
-// and per domain and split the text shards and token shards with rows, bytes and sha256.
+// and per domain and split the text shards and token shards with rows, bytes and sha256. It holds no clock
+// times, so the same inputs give the same manifest, also after an interrupted and resumed prepare.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ShardInfo } from './shards.ts';
@@ -34,13 +35,11 @@ export interface TokenizerEntry {
   eosId: number;
   /** Text bytes per domain the tokenizer was trained on (empty when an existing file was given). */
   trainedOnBytes: Record<string, number>;
-  trainSeconds: number;
 }
 
 export interface DatasetManifest {
   format: 'lrnn-dataset';
   version: 1;
-  updated: string;
   options: { fractions: SplitFractions; shardMb: number; chunkChars: number; vocabSize: number; sampleMb: number };
   sources: Record<string, SourceRecord>;
   tokenizer?: TokenizerEntry;
@@ -64,7 +63,9 @@ export function readManifest(dir: string): DatasetManifest | null {
 
 export function writeManifest(dir: string, m: DatasetManifest): void {
   const p = path.join(dir, MANIFEST);
-  m.updated = new Date().toISOString();
-  writeFileSync(p + '.tmp', JSON.stringify(m, null, 1) + '\n');
+  // Keys in one order whatever order they were set in (a resumed prepare sets them in another).
+  const { format, version, options, sources, tokenizer, domains, ...rest } = m;
+  const ordered = { format, version, options, sources, ...(tokenizer ? { tokenizer } : {}), domains, ...rest };
+  writeFileSync(p + '.tmp', JSON.stringify(ordered, null, 1) + '\n');
   renameSync(p + '.tmp', p);
 }

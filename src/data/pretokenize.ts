@@ -1,40 +1,98 @@
-// Pre-tokenisation of text shards into List<Int32> token shards with our fast encoder (memo cache per
-// pre-token), one worker thread per shard, at most `workers` at once (p-queue).
+// Shard writing and tokenisation on every core: a pool of persistent worker threads (each loads the tokenizer
+// once), fed shard jobs by the merge on the main thread. A 'shard' job carries one shard's documents (UTF-8
+// texts back to back, transferred, not copied) and writes both the gzip text shard and the token shard; a
+// 'retokenize' job re-tokenises an existing text shard (a new tokenizer for a domain whose text is up to
+// date). Token ids are stored in the narrowest type the vocabulary allows (shards.ts tokenDtypeFor).
 import { Worker } from 'node:worker_threads';
-import PQueue from 'p-queue';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
-import { readTextShard, writeTokenShard, type ShardInfo } from './shards.ts';
+import { allocTokens, readTextShard, writeTextShardBytes, writeTokenShard, type ShardInfo, type TokenArray, type TokenDtype } from './shards.ts';
 
-export interface PretokenizeJob {
-  textPath: string;
-  tokenPath: string;
+interface JobBase {
   tokenizerPath: string;
+  dtype: TokenDtype;
+  tokenFile: string;
+  /** Schema metadata of the token shard (domain, split, tokenizer sha256). */
+  tokenMeta: Record<string, unknown>;
+}
+
+export interface ShardJob extends JobBase {
+  kind: 'shard';
+  /** The documents' UTF-8 texts back to back; document i is text[offsets[i] .. offsets[i+1]). Owns its buffer. */
+  text: Uint8Array;
+  offsets: Float64Array;
+  docIds: string[];
+  sources: string[];
+  textFile: string;
+  textMeta: Record<string, unknown>;
+}
+
+export interface RetokenizeJob extends JobBase {
+  kind: 'retokenize';
+  textFile: string;
   /** Rows the manifest expects in the text shard. */
-  expectRows?: number;
-  /** Schema metadata for the token shard (domain, split, tokenizer sha256). */
-  meta?: Record<string, unknown>;
+  expectRows: number;
+}
+
+export type TokenizeJob = ShardJob | RetokenizeJob;
+
+export interface JobResult {
+  /** The text shard written ('shard' jobs). */
+  text?: ShardInfo;
+  tokens: ShardInfo & { textBytes: number };
 }
 
 const tokenizers = new Map<string, TextTokenizer>();
 
-/** Tokenises one text shard in this thread. */
-export async function pretokenizeShard(job: PretokenizeJob): Promise<ShardInfo & { textBytes: number }> {
-  let tok = tokenizers.get(job.tokenizerPath);
-  if (!tok) tokenizers.set(job.tokenizerPath, (tok = loadTokenizer(job.tokenizerPath)));
-  const docs: Int32Array[] = [];
-  const ids: string[] = [];
-  let textBytes = 0;
-  for await (const row of readTextShard(job.textPath, job.expectRows === undefined ? {} : { expectRows: job.expectRows })) {
-    docs.push(tok.encodeOrdinary(row.text));
-    ids.push(row.docId);
-    textBytes += Buffer.byteLength(row.text, 'utf8');
-  }
-  const info = await writeTokenShard(job.tokenPath, docs, ids, job.meta ?? {});
-  return { ...info, textBytes };
+function tokenizerFor(p: string): TextTokenizer {
+  let tok = tokenizers.get(p);
+  if (!tok) tokenizers.set(p, (tok = loadTokenizer(p)));
+  return tok;
 }
 
-function runInWorker(job: PretokenizeJob): Promise<ShardInfo & { textBytes: number }> {
+function narrow(ids: Int32Array, dtype: TokenDtype): TokenArray {
+  if (dtype === 'int32') return ids;
+  const out = allocTokens(dtype, ids.length);
+  out.set(ids);
+  return out;
+}
+
+/** Runs one job in this thread. */
+export async function runJob(job: TokenizeJob): Promise<JobResult> {
+  const tok = tokenizerFor(job.tokenizerPath);
+  const docs: TokenArray[] = [];
+  if (job.kind === 'retokenize') {
+    const ids: string[] = [];
+    let textBytes = 0;
+    for await (const row of readTextShard(job.textFile, { expectRows: job.expectRows })) {
+      docs.push(narrow(tok.encodeOrdinary(row.text), job.dtype));
+      ids.push(row.docId);
+      textBytes += Buffer.byteLength(row.text, 'utf8');
+    }
+    const info = await writeTokenShard(job.tokenFile, docs, ids, job.tokenMeta, job.dtype);
+    return { tokens: { ...info, textBytes } };
+  }
+  const buf = Buffer.from(job.text.buffer, job.text.byteOffset, job.text.byteLength);
+  const rows = job.docIds.map((docId, i) => {
+    const a = job.offsets[i]!, b = job.offsets[i + 1]!;
+    docs.push(narrow(tok.encodeOrdinary(buf.toString('utf8', a, b)), job.dtype));
+    return { text: job.text.subarray(a, b), source: job.sources[i]!, docId };
+  });
+  const text = await writeTextShardBytes(job.textFile, rows, job.textMeta, { gzip: true });
+  const tokens = await writeTokenShard(job.tokenFile, docs, job.docIds, job.tokenMeta, job.dtype);
+  return { text, tokens: { ...tokens, textBytes: text.textBytes! } };
+}
+
+type Reply = { id: number; ok: true; result: JobResult } | { id: number; ok: false; error: string };
+
+interface Pending {
+  id: number;
+  job: TokenizeJob;
+  resolve: (r: JobResult) => void;
+  reject: (e: Error) => void;
+}
+
+function spawnWorker(): Worker {
   const here = import.meta.url;
   const isTs = here.endsWith('.ts');
   const entry = new URL(`./pretokenize_worker.${isTs ? 'ts' : 'js'}`, here).href;
@@ -42,35 +100,80 @@ function runInWorker(job: PretokenizeJob): Promise<ShardInfo & { textBytes: numb
   const code = isTs
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.register()).then(() => import(${JSON.stringify(entry)}))`
     : `import(${JSON.stringify(entry)})`;
-  return new Promise((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: job });
-    let settled = false;
-    w.on('message', (m: { ok: boolean; info?: ShardInfo & { textBytes: number }; error?: string }) => {
-      settled = true;
-      if (m.ok) resolve(m.info!);
-      else reject(new Error(m.error));
-      void w.terminate();
-    });
-    w.on('error', (err) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-    w.on('exit', (code) => {
-      if (!settled) reject(new Error(`pretokenize worker for ${job.textPath} exited with code ${code}`));
-    });
-  });
+  return new Worker(code, { eval: true });
 }
 
-/** Runs the jobs with at most `workers` threads (0 = in this thread, one at a time). Results keep job order. */
-export async function pretokenizeShards(jobs: PretokenizeJob[], opts: { workers: number; onDone?: (job: PretokenizeJob, info: ShardInfo) => void }): Promise<(ShardInfo & { textBytes: number })[]> {
-  const queue = new PQueue({ concurrency: Math.max(1, opts.workers) });
-  return Promise.all(
-    jobs.map((job) =>
-      queue.add(async () => {
-        const info = opts.workers > 0 ? await runInWorker(job) : await pretokenizeShard(job);
-        opts.onDone?.(job, info);
-        return info;
-      }),
-    ),
-  ) as Promise<(ShardInfo & { textBytes: number })[]>;
+/**
+ * `workers` persistent threads (0 = run jobs in this thread, one at a time). run() resolves with the job's
+ * result; results do not depend on which thread ran a job. A worker that dies fails its job and the pool.
+ */
+export class TokenizePool {
+  private readonly idle: Worker[] = [];
+  private readonly all: Worker[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly busy = new Map<Worker, Pending>();
+  private broken: Error | null = null;
+  private seq = 0;
+
+  constructor(readonly workers: number) {
+    for (let i = 0; i < workers; ++i) {
+      const w = spawnWorker();
+      w.on('message', (m: Reply) => this.onReply(w, m));
+      w.on('error', (err) => this.onDeath(w, err));
+      w.on('exit', (code) => this.onDeath(w, new Error(`tokenizer worker exited with code ${code}`)));
+      this.all.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  run(job: TokenizeJob): Promise<JobResult> {
+    if (this.workers === 0) return runJob(job);
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.seq++, job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length && this.queue.length) {
+      const w = this.idle.pop()!;
+      const p = this.queue.shift()!;
+      this.busy.set(w, p);
+      const transfer = p.job.kind === 'shard' ? [p.job.text.buffer as ArrayBuffer] : [];
+      w.postMessage({ id: p.id, job: p.job }, transfer);
+    }
+  }
+
+  private onReply(w: Worker, m: Reply): void {
+    const p = this.busy.get(w);
+    this.busy.delete(w);
+    this.idle.push(w);
+    if (p) {
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(m.error));
+    }
+    this.dispatch();
+  }
+
+  private onDeath(w: Worker, err: Error): void {
+    if (!this.all.includes(w)) return;
+    this.all.splice(this.all.indexOf(w), 1);
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.closing) return;
+    this.broken ??= err;
+    const p = this.busy.get(w);
+    this.busy.delete(w);
+    p?.reject(err);
+    for (const q of this.queue.splice(0)) q.reject(err);
+  }
+
+  private closing = false;
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.all.map((w) => w.terminate()));
+    this.all.length = 0;
+  }
 }

@@ -1,9 +1,10 @@
-// Worker-thread entry: pre-tokenises one text shard into a token shard (see pretokenize.ts).
-import { parentPort, workerData } from 'node:worker_threads';
-import { pretokenizeShard, type PretokenizeJob } from './pretokenize.ts';
+// Worker-thread entry of the tokenizer pool (pretokenize.ts): runs jobs one at a time, replies with the result.
+import { parentPort } from 'node:worker_threads';
+import { runJob, type TokenizeJob } from './pretokenize.ts';
 
-const job = workerData as PretokenizeJob;
-pretokenizeShard(job).then(
-  (info) => parentPort!.postMessage({ ok: true, info }),
-  (err: Error) => parentPort!.postMessage({ ok: false, error: err.message }),
-);
+parentPort!.on('message', (m: { id: number; job: TokenizeJob }) => {
+  runJob(m.job).then(
+    (result) => parentPort!.postMessage({ id: m.id, ok: true, result }),
+    (err: Error) => parentPort!.postMessage({ id: m.id, ok: false, error: err.message }),
+  );
+});
