@@ -1,14 +1,15 @@
 // The layering of src/ (README "Layout"): imports between its folders flow one way, and product code never
-// reaches into tests, benches or src/testing. Imports are read with TypeScript's own pre-processor: static
-// imports, `import type`, `export … from` and dynamic `import('…')` with a literal path all count; comments
-// and strings do not. A folder is the first path segment under src/ (kernels/delta_rule/x.ts is in kernels).
+// reaches into tests, benches or test support (src/testing, and fixtures/ folders such as data/fixtures).
+// Imports are read with TypeScript's own pre-processor: static imports, `import type`, `export … from` and
+// dynamic `import('…')` with a literal path all count; comments and strings do not. A folder is the first
+// path segment under src/ (kernels/delta_rule/x.ts is in kernels).
 //
 // The folder graph is built from every module a product module or a bench can load: the product modules, the
-// *.bench.ts files (they live beside what they measure, so they count for their folder) and the src/testing
+// *.bench.ts files (they live beside what they measure, so they count for their folder) and the test-support
 // modules those import (the bench harness and its helpers must not pull a low folder up through testing/).
 // Test files are left out: nothing imports a test, so a test sits above every folder and may use any of them
-// (an end-to-end test in tokenizer/ may prepare data), and so are the src/testing modules only tests use
-// (testing/cli.ts drives the whole CLI).
+// (an end-to-end test in tokenizer/ may prepare data), and so is test support only tests use (testing/cli.ts
+// drives the whole CLI).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,7 @@ type Kind = 'test' | 'bench' | 'testing' | 'product';
 function kindOf(rel: string): Kind {
   if (rel.endsWith('.test.ts')) return 'test';
   if (rel.endsWith('.bench.ts')) return 'bench';
-  if (rel.startsWith('testing/')) return 'testing';
+  if (rel.startsWith('testing/') || rel.includes('/fixtures/')) return 'testing';
   return 'product';
 }
 
@@ -142,7 +143,7 @@ test('no import cycles between the folders of src/ (product modules, benches and
   assert.deepEqual(cycles, [], `folders that import each other:\n  ${report(cycles)}`);
 });
 
-test('no product module imports a test, a bench or src/testing', () => {
+test('no product module imports a test, a bench or test support (src/testing, fixtures/)', () => {
   const graph = readGraph();
   assert.ok([...graph.keys()].some((m) => kindOf(m) === 'test') && [...graph.keys()].some((m) => kindOf(m) === 'testing'));
   const bad = productImportsOfTestCode(graph);
