@@ -3,7 +3,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type DeltaNetLayerOptions, type DeltaNetLayerState, deltaNetMixer } from '../layers/delta_net.ts';
 import { embed } from '../layers/embedding.ts';
-import { linear } from '../layers/linear.ts';
 import { param } from '../layers/params.ts';
 import { rmsNorm } from '../layers/rms_norm.ts';
 import { swiglu } from '../layers/swiglu.ts';
@@ -28,8 +27,8 @@ export class DeltaNetLM extends CausalLM {
     return embed(tokens, param(this.params, 'model.embeddings.weight'));
   }
 
-  protected head(h: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => linear(rmsNorm(h, param(this.params, 'model.norm.weight'), this.config.norm_eps), param(this.params, 'lm_head.weight')) as tf.Tensor3D);
+  protected headParts(h: tf.Tensor3D) {
+    return { input: rmsNorm(h, param(this.params, 'model.norm.weight'), this.config.norm_eps), weight: param(this.params, 'lm_head.weight') };
   }
 
   protected blocks(h: tf.Tensor3D, run: { states?: unknown[]; wantState: boolean; collectStats: boolean }) {

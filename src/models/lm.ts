@@ -1,9 +1,11 @@
 // The causal LM shared by DeltaNet and Mamba: embedding → blocks → final RMSNorm → LM head, with the
 // parameters in one flat Map keyed by the reference tensor names (PyTorch layouts), the next-token loss
-// (fused softmax cross-entropy), optional per-layer eigenvalue telemetry, and per-layer decoding state for
-// O(1)-memory generation. B batch, T time, D width, V vocab.
+// (the LM head and cross-entropy fused, streamed over chunks of tokens: the B·T × V logits are never held),
+// optional per-layer eigenvalue telemetry, and per-layer decoding state for O(1)-memory generation.
+// B batch, T time, D width, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxCrossEntropy } from '../kernels/cross_entropy/index.ts';
+import { linearCrossEntropy } from '../kernels/cross_entropy/linear.ts';
+import { linear } from '../layers/linear.ts';
 import type { Params } from '../layers/params.ts';
 import { type ModelConfig, paramSpecs } from './config.ts';
 
@@ -59,13 +61,21 @@ export abstract class CausalLM {
     h: tf.Tensor3D; states?: unknown[]; stats?: tf.Tensor1D[];
   };
   protected abstract embedTokens(tokens: tf.Tensor2D): tf.Tensor3D;
-  protected abstract head(h: tf.Tensor3D): tf.Tensor3D;
+  /** The LM head's input (the final RMSNorm of h, [B,T,D]) and weight [V,D]: logits = input · weightᵀ. */
+  protected abstract headParts(h: tf.Tensor3D): { input: tf.Tensor3D; weight: tf.Tensor2D | tf.Variable };
+
+  /** logits [B,T,V] from the final hidden states h [B,T,D]. */
+  protected head(h: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { input, weight } = this.headParts(h);
+      return linear(input, weight) as tf.Tensor3D;
+    });
+  }
 
   private run(tokens: tf.Tensor2D, states: unknown[] | undefined, wantState: boolean, collectStats: boolean) {
     if (tokens.dtype !== 'int32') throw new TypeError(`token ids must be int32, got ${tokens.dtype}`);
     if (tokens.rank !== 2) throw new Error(`token ids must be [B,T], got rank ${tokens.rank}`);
-    const out = this.blocks(this.embedTokens(tokens), { ...(states ? { states } : {}), wantState, collectStats });
-    return { logits: this.head(out.h), states: out.states, stats: out.stats };
+    return this.blocks(this.embedTokens(tokens), { ...(states ? { states } : {}), wantState, collectStats });
   }
 
   private readStats(stats: tf.Tensor1D[] | undefined): void {
@@ -80,13 +90,14 @@ export abstract class CausalLM {
     return tf.tidy(() => {
       const r = this.run(tokens, undefined, false, !!opts.collectStats);
       this.readStats(r.stats);
-      return r.logits;
+      return this.head(r.h);
     });
   }
 
   /**
    * Mean next-token cross-entropy for tokens [B,T+1]: position t of the first T predicts token t+1.
-   * Differentiable w.r.t. the parameters (use with tf.variableGrads).
+   * Differentiable w.r.t. the parameters (use with tf.variableGrads). The head and the loss are one streamed
+   * op (linearCrossEntropy): equal to softmaxCrossEntropy of forward()'s logits up to float32 rounding.
    */
   loss(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
     return tf.tidy(() => {
@@ -96,8 +107,9 @@ export abstract class CausalLM {
       const targets = tf.reshape(tf.slice(tokens, [0, 1], [B, T1 - 1]), [-1]) as tf.Tensor1D;
       const r = this.run(inputs, undefined, false, !!opts.collectStats);
       this.readStats(r.stats);
-      const V = r.logits.shape[2];
-      return tf.mean(softmaxCrossEntropy(tf.reshape(r.logits, [-1, V]) as tf.Tensor2D, targets)) as tf.Scalar;
+      const { input, weight } = this.headParts(r.h);
+      const D = input.shape[2];
+      return linearCrossEntropy(tf.reshape(input, [-1, D]) as tf.Tensor2D, weight, targets, { reduction: 'mean' });
     });
   }
 
@@ -121,7 +133,7 @@ export abstract class CausalLM {
   step(tokens: tf.Tensor2D, state: DecodeState | null): { logits: tf.Tensor3D; state: DecodeState } {
     const r = tf.tidy(() => {
       const o = this.run(tokens, state?.layers, true, false);
-      return { logits: o.logits, layers: o.states as unknown as tf.TensorContainer };
+      return { logits: this.head(o.h), layers: o.states as unknown as tf.TensorContainer };
     }) as unknown as { logits: tf.Tensor3D; layers: unknown[] };
     return { logits: r.logits, state: { layers: r.layers } };
   }

@@ -2,7 +2,6 @@
 // logits = rmsnorm(h) · Eᵀ (tied unless tie_word_embeddings is false). B batch, T time, D width, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
 import { embed } from '../layers/embedding.ts';
-import { linear } from '../layers/linear.ts';
 import { type MambaLayerOptions, type MambaLayerState, mambaMixer } from '../layers/mamba.ts';
 import { param } from '../layers/params.ts';
 import { rmsNorm } from '../layers/rms_norm.ts';
@@ -26,9 +25,9 @@ export class MambaLM extends CausalLM {
     return embed(tokens, param(this.params, 'backbone.embeddings.weight'));
   }
 
-  protected head(h: tf.Tensor3D): tf.Tensor3D {
+  protected headParts(h: tf.Tensor3D) {
     const W = this.config.tie_word_embeddings ? 'backbone.embeddings.weight' : 'lm_head.weight';
-    return tf.tidy(() => linear(rmsNorm(h, param(this.params, 'backbone.norm_f.weight'), this.config.layer_norm_epsilon), param(this.params, W)) as tf.Tensor3D);
+    return { input: rmsNorm(h, param(this.params, 'backbone.norm_f.weight'), this.config.layer_norm_epsilon), weight: param(this.params, W) };
   }
 
   protected blocks(h: tf.Tensor3D, run: { states?: unknown[]; wantState: boolean; collectStats: boolean }) {
