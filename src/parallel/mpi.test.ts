@@ -17,7 +17,7 @@ function mpirun(np: number, env: Record<string, string> = {}, timeoutMs = 60_000
   const { cmd, args, env: runEnv } = mpirunCommand({ nproc: np, command: [] });
   // Replace `node bin/lrnn.js` with the probe script.
   const nodeAt = args.indexOf(process.execPath);
-  const probeArgs = [...args.slice(0, nodeAt), process.execPath, '--import', 'tsx', 'src/parallel/mpi_probe.ts'];
+  const probeArgs = [...args.slice(0, nodeAt), process.execPath, '--import', 'tsx', 'src/testing/mpi_probe.ts'];
   const t0 = Date.now();
   const r = spawnSync(cmd, probeArgs, { encoding: 'utf8', env: { ...process.env, ...runEnv, ...env }, timeout: timeoutMs });
   return { ...r, ms: Date.now() - t0 };

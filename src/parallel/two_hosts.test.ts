@@ -55,7 +55,7 @@ test('two hosts in network namespaces: mpirun through a launcher agent, one rank
     chmodSync(agent, 0o755);
     const mpirun = ['mpirun', '--allow-run-as-root', '--host', 'hosta:1,hostb:1', '-np', '2', '--bind-to', 'none',
       '--mca', 'plm_rsh_agent', agent, '--mca', 'oob_tcp_if_include', '198.18.0.0/24', '--mca', 'btl_tcp_if_include', '198.18.0.0/24',
-      '--mca', 'btl', 'tcp,self', process.execPath, '--import', 'tsx', path.resolve('src/parallel/mpi_probe.ts')].join(' ');
+      '--mca', 'btl', 'tcp,self', process.execPath, '--import', 'tsx', path.resolve('src/testing/mpi_probe.ts')].join(' ');
     const r = spawnSync('ip', ['netns', 'exec', hosts[0]!.ns, 'unshare', '--uts', 'sh', '-c', `hostname hosta && cd ${process.cwd()} && exec ${mpirun}`], {
       encoding: 'utf8', timeout: 90_000, env: { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' },
     });

@@ -3,7 +3,7 @@
 // rank r stalls in step 1 so the watchdog test can watch the job abort; LRNN_PROBE_DIE_RANK=r kills itself.
 import { hostname } from 'node:os';
 import { initBackend } from '../backend/index.ts';
-import { getWorld } from './mpi.ts';
+import { getWorld } from '../parallel/mpi.ts';
 
 await initBackend();
 const w = getWorld();
