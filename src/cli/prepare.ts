@@ -12,7 +12,7 @@ export const prepare: Command = {
   usage: `Usage: lrnn prepare [--out data/lrnn-mix] [--domains text,code,math] [--input [DOMAIN=]PATH[,…]]
                     [--text-column text] [--vocab-size 8192] [--sample-mb 4] [--tokenizer tokenizer.json]
                     [--shard-mb 8] [--val-fraction 0.02] [--test-fraction 0.02] [--workers N]
-                    [--spill-mb 256] [--sources DIR] [--offline] [--skip-bad] [--json]
+                    [--spill-mb 128] [--sources DIR] [--offline] [--skip-bad] [--json]
 
 Builds a dataset folder: <out>/<domain>/<split>-NNNNN.arrows.gz (gzip Arrow IPC stream: text, source,
 doc_id), <out>/<domain>/<split>-NNNNN.tokens.arrows (tokens: List<Uint16>, or List<Uint32> for a vocabulary
@@ -80,7 +80,7 @@ documents and the time left; --json prints the report (with peak RSS) as one JSO
       ...(values.workers !== undefined ? { workers: numberFlag('workers', values.workers, 0, { int: true, min: 0 }) } : {}),
       ...(values.sources ? { sourcesDir: values.sources } : {}),
       ...(values.tokenizer ? { tokenizer: values.tokenizer } : {}),
-      ...(values['spill-mb'] !== undefined ? { spillMb: numberFlag('spill-mb', values['spill-mb'], 256, { min: 0.001 }) } : {}),
+      ...(values['spill-mb'] !== undefined ? { spillMb: numberFlag('spill-mb', values['spill-mb'], 128, { min: 0.001 }) } : {}),
       ...(values['text-column'] ? { textColumn: values['text-column'] } : {}),
       offline: values.offline ?? false,
       skipBad: values['skip-bad'] ?? false,
@@ -130,7 +130,7 @@ function progressLine(): { update: (p: PrepareProgress) => void; log: (m: string
       const line = fmt(p);
       if (tty) {
         clear();
-        shown = line.slice(0, Math.max(20, (process.stderr.columns ?? 120) - 1));
+        shown = line.slice(0, Math.max(20, (process.stderr.columns || 120) - 1));
         process.stderr.write(shown);
       } else if (performance.now() - lastPlain > 30_000) {
         lastPlain = performance.now();

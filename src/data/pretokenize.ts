@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
-import { allocTokens, readTextShard, writeTextShardBytes, writeTokenShard, type ShardInfo, type TokenArray, type TokenDtype } from './shards.ts';
+import { allocTokens, readTextShard, writeTextShardPacked, writeTokenShardPacked, type ShardInfo, type TokenArray, type TokenDtype } from './shards.ts';
 
 interface JobBase {
   tokenizerPath: string;
@@ -50,36 +50,50 @@ function tokenizerFor(p: string): TextTokenizer {
   return tok;
 }
 
-function narrow(ids: Int32Array, dtype: TokenDtype): TokenArray {
-  if (dtype === 'int32') return ids;
-  const out = allocTokens(dtype, ids.length);
-  out.set(ids);
-  return out;
+/** Ids of many documents back to back in the stored type, growing as documents are added. */
+class IdBuffer {
+  values: TokenArray;
+  readonly offsets: number[] = [0];
+  private n = 0;
+  constructor(private readonly dtype: TokenDtype, estimate: number) {
+    this.values = allocTokens(dtype, Math.max(1024, estimate));
+  }
+  push(ids: Int32Array): void {
+    if (this.n + ids.length > this.values.length) {
+      const bigger = allocTokens(this.dtype, Math.max(this.values.length * 1.5, this.n + ids.length) | 0);
+      bigger.set(this.values.subarray(0, this.n));
+      this.values = bigger;
+    }
+    this.values.set(ids, this.n);
+    this.n += ids.length;
+    this.offsets.push(this.n);
+  }
+  get ids(): TokenArray {
+    return this.values.subarray(0, this.n);
+  }
 }
 
 /** Runs one job in this thread. */
 export async function runJob(job: TokenizeJob): Promise<JobResult> {
   const tok = tokenizerFor(job.tokenizerPath);
-  const docs: TokenArray[] = [];
   if (job.kind === 'retokenize') {
+    const out = new IdBuffer(job.dtype, 1 << 20);
     const ids: string[] = [];
     let textBytes = 0;
     for await (const row of readTextShard(job.textFile, { expectRows: job.expectRows })) {
-      docs.push(narrow(tok.encodeOrdinary(row.text), job.dtype));
+      out.push(tok.encodeOrdinary(row.text));
       ids.push(row.docId);
       textBytes += Buffer.byteLength(row.text, 'utf8');
     }
-    const info = await writeTokenShard(job.tokenFile, docs, ids, job.tokenMeta, job.dtype);
+    const info = await writeTokenShardPacked(job.tokenFile, out.ids, out.offsets, ids, job.tokenMeta, job.dtype);
     return { tokens: { ...info, textBytes } };
   }
   const buf = Buffer.from(job.text.buffer, job.text.byteOffset, job.text.byteLength);
-  const rows = job.docIds.map((docId, i) => {
-    const a = job.offsets[i]!, b = job.offsets[i + 1]!;
-    docs.push(narrow(tok.encodeOrdinary(buf.toString('utf8', a, b)), job.dtype));
-    return { text: job.text.subarray(a, b), source: job.sources[i]!, docId };
-  });
-  const text = await writeTextShardBytes(job.textFile, rows, job.textMeta, { gzip: true });
-  const tokens = await writeTokenShard(job.tokenFile, docs, job.docIds, job.tokenMeta, job.dtype);
+  // About 3.5 bytes per token on real text; the buffer grows if not.
+  const out = new IdBuffer(job.dtype, Math.ceil(job.text.length / 3));
+  for (let i = 0; i < job.docIds.length; ++i) out.push(tok.encodeOrdinary(buf.toString('utf8', job.offsets[i]!, job.offsets[i + 1]!)));
+  const text = await writeTextShardPacked(job.textFile, job.text, job.offsets, job.sources, job.docIds, job.textMeta, { gzip: true });
+  const tokens = await writeTokenShardPacked(job.tokenFile, out.ids, out.offsets, job.docIds, job.tokenMeta, job.dtype);
   return { text, tokens: { ...tokens, textBytes: text.textBytes! } };
 }
 

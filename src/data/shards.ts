@@ -129,17 +129,49 @@ function textSchema(meta: Record<string, unknown>): Schema {
 
 /** Writes rows (text as UTF-8 bytes) as a text shard; `gzip` compresses the whole file (level 1). */
 export async function writeTextShardBytes(path: string, rows: TextBytesRow[], meta: Record<string, unknown> = {}, opts: { gzip?: boolean } = {}): Promise<ShardInfo> {
+  const { values, offsets } = pack(rows.map((r) => r.text), (n) => new Uint8Array(n));
+  return writeTextShardPacked(path, values, offsets, rows.map((r) => r.source), rows.map((r) => r.docId), meta, opts);
+}
+
+/** Documents back to back: document i is values[offsets[i] .. offsets[i+1]). */
+function pack<T extends Uint8Array | TokenArray>(parts: T[], alloc: (n: number) => T): { values: T; offsets: Float64Array } {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const values = alloc(total);
+  const offsets = new Float64Array(parts.length + 1);
+  let o = 0;
+  parts.forEach((p, i) => {
+    values.set(p as never, o);
+    o += p.length;
+    offsets[i + 1] = o;
+  });
+  return { values, offsets };
+}
+
+/** Offsets of rows [a, b) relative to row a, as Arrow wants them. */
+function rebase(offsets: ArrayLike<number>, a: number, b: number): Int32Array {
+  const out = new Int32Array(b - a + 1);
+  const base = offsets[a]!;
+  for (let i = a; i <= b; ++i) out[i - a] = offsets[i]! - base;
+  return out;
+}
+
+/**
+ * Writes a text shard from texts already back to back (UTF-8; document i is text[offsets[i] .. offsets[i+1])):
+ * each batch's text column is a view of `text`, not a copy.
+ */
+export async function writeTextShardPacked(path: string, text: Uint8Array, offsets: ArrayLike<number>, sources: string[], docIds: string[], meta: Record<string, unknown> = {}, opts: { gzip?: boolean } = {}): Promise<ShardInfo> {
   const schema = textSchema(meta);
-  let textBytes = 0;
-  for (const r of rows) textBytes += r.text.length;
+  const rows = docIds.length;
   const batches = function* () {
-    for (let i = 0; i < rows.length; i += ROWS_PER_BATCH) {
-      const part = rows.slice(i, i + ROWS_PER_BATCH);
-      yield structBatch(schema, [utf8BytesData(part.map((r) => r.text)), utf8Data(part.map((r) => r.source)), utf8Data(part.map((r) => r.docId))], part.length);
+    for (let i = 0; i < rows; i += ROWS_PER_BATCH) {
+      const j = Math.min(rows, i + ROWS_PER_BATCH);
+      const col = makeData({ type: new Utf8(), length: j - i, nullCount: 0, valueOffsets: rebase(offsets, i, j), data: text.subarray(offsets[i]!, offsets[j]!) });
+      yield structBatch(schema, [col, utf8Data(sources.slice(i, j)), utf8Data(docIds.slice(i, j))], j - i);
     }
   };
   const { bytes, sha256 } = await writeBatches(path, schema, batches(), opts.gzip ?? false);
-  return { file: path, rows: rows.length, bytes, sha256, textBytes };
+  return { file: path, rows, bytes, sha256, textBytes: offsets[rows]! - offsets[0]! };
 }
 
 /** Writes rows as a text shard; `meta` goes into the schema metadata under 'lrnn'. */
@@ -151,24 +183,12 @@ function arrowIdType(dtype: TokenDtype) {
   return dtype === 'uint16' ? new Uint16() : dtype === 'uint32' ? new Uint32() : new Int32();
 }
 
-/** Builds one batch of a token shard: docs[i] are the ids of document i (no end-of-text appended). */
-export function tokenBatch(schema: Schema, docs: TokenArray[], docIds: string[]): RecordBatch {
-  const itemType = (schema.fields[0]!.type as List).children[0]!.type as Uint16 | Uint32 | Int32;
-  const dtype: TokenDtype = itemType instanceof Uint16 ? 'uint16' : itemType instanceof Uint32 ? 'uint32' : 'int32';
-  let total = 0;
-  for (const d of docs) total += d.length;
-  const values = allocTokens(dtype, total);
-  const offsets = new Int32Array(docs.length + 1);
-  let o = 0;
-  docs.forEach((d, i) => {
-    values.set(d, o);
-    o += d.length;
-    offsets[i + 1] = o;
-  });
+/** One batch of a token shard from ids back to back (a view, not a copy): document i is values[offsets[i] .. offsets[i+1]). */
+function tokenBatch(dtype: TokenDtype, schema: Schema, values: TokenArray, offsets: Int32Array, docIds: string[]): RecordBatch {
   const itemField = new Field('item', arrowIdType(dtype), false);
-  const child = makeData({ type: arrowIdType(dtype), length: total, nullCount: 0, data: values });
-  const list = makeData({ type: new List(itemField), length: docs.length, nullCount: 0, valueOffsets: offsets, child });
-  return structBatch(schema, [list, utf8Data(docIds)], docs.length);
+  const child = makeData({ type: arrowIdType(dtype), length: values.length, nullCount: 0, data: values });
+  const list = makeData({ type: new List(itemField), length: docIds.length, nullCount: 0, valueOffsets: offsets, child });
+  return structBatch(schema, [list, utf8Data(docIds)], docIds.length);
 }
 
 export function tokenShardSchema(meta: Record<string, unknown> = {}, dtype: TokenDtype = 'int32'): Schema {
@@ -180,14 +200,22 @@ export function tokenShardSchema(meta: Record<string, unknown> = {}, dtype: Toke
 
 /** Writes pre-tokenised documents as a token shard with ids of type `dtype` (default: int32, the old layout). */
 export async function writeTokenShard(path: string, docs: TokenArray[], docIds: string[], meta: Record<string, unknown> = {}, dtype: TokenDtype = 'int32'): Promise<ShardInfo> {
+  const { values, offsets } = pack(docs, (n) => allocTokens(dtype, n));
+  return writeTokenShardPacked(path, values, offsets, docIds, meta, dtype);
+}
+
+/** Writes a token shard from ids back to back (`values` of type `dtype`; document i is values[offsets[i] .. offsets[i+1])). */
+export async function writeTokenShardPacked(path: string, values: TokenArray, offsets: ArrayLike<number>, docIds: string[], meta: Record<string, unknown>, dtype: TokenDtype): Promise<ShardInfo> {
   const schema = tokenShardSchema(meta, dtype);
-  let tokens = 0;
-  for (const d of docs) tokens += d.length;
+  const rows = docIds.length;
   const batches = function* () {
-    for (let i = 0; i < docs.length; i += ROWS_PER_BATCH) yield tokenBatch(schema, docs.slice(i, i + ROWS_PER_BATCH), docIds.slice(i, i + ROWS_PER_BATCH));
+    for (let i = 0; i < rows; i += ROWS_PER_BATCH) {
+      const j = Math.min(rows, i + ROWS_PER_BATCH);
+      yield tokenBatch(dtype, schema, values.subarray(offsets[i]!, offsets[j]!), rebase(offsets, i, j), docIds.slice(i, j));
+    }
   };
   const { bytes, sha256 } = await writeBatches(path, schema, batches());
-  return { file: path, rows: docs.length, bytes, sha256, tokens };
+  return { file: path, rows, bytes, sha256, tokens: offsets[rows]! - offsets[0]! };
 }
 
 /**
