@@ -5,7 +5,7 @@ full step (forward + backward + clip + AdamW) on synthetic ids. Prints one JSON 
 
 Usage: python scripts/bench-torch.py --model deltanet-small|mamba-small [--reps 3]
 Needs torch (CPU): python3 -m venv .venv && .venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
-Shapes follow src/models/config.ts's `small` size and the recipes' batch 8 x 256, vocab 8192.
+Shapes follow src/models/sizes.ts's `small` size and the recipes' batch 8 x 256, vocab 8192.
 """
 import argparse, json, math, os, statistics, time
 

@@ -24,7 +24,6 @@ export { MetricsWriter, readMetrics, type StepRecord, type EvalRecord, type Done
 export { ProgressBar, type ProgressOptions } from './log/progress.ts';
 export { train, type TrainOptions, type TrainResult, type TrainEvent } from './train/trainer.ts';
 export { openRunData } from './train/data.ts';
-export { modelConfigFromRecipe } from './train/model_config.ts';
 export { latestCheckpoint, listCheckpoints } from './train/checkpointing.ts';
 export { TokenArraySource, TokenArrayEvalData, type BatchSource, type EvalData, type DataCursor, type TokenBatch } from './train/sources.ts';
 export { SpikeDetector, NonfiniteGuard, UpdateRatio } from './train/stability.ts';

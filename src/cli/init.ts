@@ -3,7 +3,8 @@
 // token ids taken from the tokenizer when one is given.
 import { readFileSync } from 'node:fs';
 import { saveCheckpointWeights } from '../models/checkpoint.ts';
-import { MODEL_SIZES, type ModelKind, makeConfig, paramSpecs, sizeOptions } from '../models/config.ts';
+import { type ModelKind, modelConfigFromRecipe, paramSpecs } from '../models/config.ts';
+import { MODEL_SIZES } from '../models/sizes.ts';
 import { initWeights } from '../models/init.ts';
 import { type TextTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
@@ -35,7 +36,7 @@ ${Object.entries(MODEL_SIZES).map(([k, s]) => `  ${k.padEnd(6)} ${s.description}
     if (!values.out) throw new UsageError('--out DIR is required');
     const seed = numberFlag('seed', values.seed, 0, { int: true, min: 0 });
     let tokenizerJson: string | undefined;
-    let vocabSize = MODEL_SIZES[size]!.vocabSize;
+    let vocabSize = MODEL_SIZES[size]!.vocab_size;
     let eosId: number | null = null;
     if (values.tokenizer) {
       let tok: TextTokenizer;
@@ -54,7 +55,9 @@ ${Object.entries(MODEL_SIZES).map(([k, s]) => `  ${k.padEnd(6)} ${s.description}
       if (v < vocabSize && tokenizerJson) throw new UsageError(`--vocab-size ${v} is smaller than the tokenizer's ${vocabSize} ids`);
       vocabSize = v;
     }
-    const config = makeConfig(sizeOptions(model, size, { vocabSize, allowNegEigval: !!values['allow-neg-eigval'], eosTokenId: eosId, ...(model === 'mamba' ? { bosTokenId: eosId, padTokenId: eosId } : {}) }));
+    const config = modelConfigFromRecipe({ arch: model, size, allow_neg_eigval: !!values['allow-neg-eigval'], vocab_size: vocabSize });
+    config.eos_token_id = eosId;
+    if (config.model_type === 'mamba') config.bos_token_id = config.pad_token_id = eosId;
     const weights = initWeights(config, seed);
     try {
       saveCheckpointWeights(values.out, config, weights, tokenizerJson ? { tokenizer: { json: tokenizerJson } } : {});

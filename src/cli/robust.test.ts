@@ -203,7 +203,7 @@ test('a run that fails in the loop: train.log ends with status "failed" and the 
   const { initBackend } = await import('../backend/index.ts');
   const { loadConfig } = await import('../config/load.ts');
   const { createLogger } = await import('../log/logger.ts');
-  const { modelConfigFromRecipe } = await import('../train/model_config.ts');
+  const { modelConfigFromRecipe } = await import('../models/config.ts');
   const { TokenArraySource } = await import('../train/sources.ts');
   const { train } = await import('../train/trainer.ts');
   await initBackend({ warn: () => {} });

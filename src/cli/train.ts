@@ -12,9 +12,9 @@ import { ProgressBar } from '../log/progress.ts';
 import { textTable } from '../eval/table.ts';
 import { checkResumeModel, cleanRunDir, latestCheckpoint, RESOLVED_CONFIG_FILE, ResumeError } from '../train/checkpointing.ts';
 import { readConfig } from '../models/checkpoint.ts';
+import { modelConfigFromRecipe } from '../models/config.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import { DataConfigError, openRunData } from '../train/data.ts';
-import { modelConfigFromRecipe } from '../train/model_config.ts';
 import type { DataCursor } from '../train/sources.ts';
 import { train } from '../train/trainer.ts';
 import { parseFlags, type Command } from './command.ts';
@@ -122,9 +122,7 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       try {
         modelConfig = modelConfigFromRecipe(config.model, run.vocabSize);
       } catch (e) {
-        // Every failure here is a recipe whose [model] values do not fit together.
-        const msg = (e as Error).message;
-        throw new UsageError(/^model\./.test(msg) ? msg : /hidden_size|num_heads/.test(msg) ? `model.hidden_size / model.num_heads: ${msg}` : `[model]: ${msg}`);
+        throw new UsageError((e as Error).message); // [model] values that do not fit together, naming the keys
       }
       // End of text (the separator between training documents) is the model's eos and its bos: generation
       // stops at it and an empty prompt starts from it. A resumed run keeps what its checkpoint says.

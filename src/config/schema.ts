@@ -11,8 +11,9 @@ const pos = () => z.number().positive();
 // --- [model]
 
 /**
- * The architecture, a named size (models/flavors maps it to widths) and optional overrides of the size's
- * fields. Override names are those of the checkpoint's config.json (fla DeltaNetConfig / HF MambaConfig).
+ * The architecture, a named size (src/models/sizes.ts maps it to widths) and optional overrides of the size's
+ * fields. Override names are those of the checkpoint's config.json (fla DeltaNetConfig / HF MambaConfig);
+ * src/models/{deltanet,mamba}/config.ts turn the section into that config.json and check it.
  */
 export const ModelSchema = z.strictObject({
   /** 'deltanet' or 'mamba'. */

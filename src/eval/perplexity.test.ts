@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.ts';
-import { makeConfig, sizeOptions } from '../models/config.ts';
+import { modelConfigFromRecipe } from '../models/config.ts';
 import { initModel } from '../models/index.ts';
 import { byteLevelTokenizerJson, tokenizerFromJson } from '../tokenizer/tokenizer_json.ts';
 import { BYTE_TO_CHAR } from '../tokenizer/byte_level.ts';
@@ -149,7 +149,7 @@ test('bad input: token ids outside the vocabulary name the window and position',
 });
 
 test('a real tiny DeltaNet: identical results twice, independent of batch size, no leaked tensors', () => {
-  const config = makeConfig(sizeOptions('deltanet', 'tiny', { vocabSize: 64 }));
+  const config = modelConfigFromRecipe({ arch: 'deltanet', size: 'tiny', allow_neg_eigval: false, vocab_size: 64 });
   const model = initModel(config, 3);
   try {
     const s = stream(300, 64, 5);
@@ -169,7 +169,7 @@ test('a real tiny DeltaNet: identical results twice, independent of batch size, 
 });
 
 test("evaluateValidation (the trainer's periodic eval) equals the model's own mean loss, with bpb from bytes", async () => {
-  const config = makeConfig(sizeOptions('deltanet', 'tiny', { vocabSize: 64 }));
+  const config = modelConfigFromRecipe({ arch: 'deltanet', size: 'tiny', allow_neg_eigval: false, vocab_size: 64 });
   const model = initModel(config, 4);
   try {
     const rows = 3, width = 17;

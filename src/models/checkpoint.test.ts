@@ -12,7 +12,7 @@ import {
   type Moments, type TrainerState, loadCheckpoint, readCheckpointWeights, readOptimizerState, readTrainerState,
   saveCheckpointWeights,
 } from './checkpoint.ts';
-import { makeConfig, noWeightDecay, paramSpecs, sizeOptions } from './config.ts';
+import { modelConfigFromRecipe, noWeightDecay, paramSpecs } from './config.ts';
 import { fixtureDir } from '../testing/fixtures.ts';
 import { initWeights } from './init.ts';
 
@@ -20,7 +20,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'lrnn-ckpt-'));
 before(async () => { await initBackend(); });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const config = makeConfig(sizeOptions('mamba', 'tiny', { allowNegEigval: true }));
+const config = modelConfigFromRecipe({ arch: 'mamba', size: 'tiny', allow_neg_eigval: true });
 const weights = initWeights(config, 3);
 const TOKENIZER = '{"version":"1.0","added_tokens":[{"id":511,"content":"<|endoftext|>","special":true}],"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { prepareTinyDataset } from '../data/fixtures/tiny_corpus.ts';
-import { makeConfig, parseConfig, sizeOptions, type ModelKind } from './config.ts';
+import { modelConfigFromRecipe, parseConfig, type ModelKind } from './config.ts';
 import { configJsonText, DELTANET_FLOAT_KEYS, FLOAT_KEYS, floatLiteral, jsonWithFloats, MAMBA_FLOAT_KEYS } from './config_json.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lrnn-config-json-'));
@@ -74,7 +74,7 @@ for (const [model, type] of [['deltanet', 'delta_net'], ['mamba', 'mamba']] as [
   test(`${type}: every float field of the config is a float literal, ints stay ints, parsing round-trips`, () => {
     const keys = type === 'mamba' ? MAMBA_FLOAT_KEYS : DELTANET_FLOAT_KEYS;
     for (const neg of [false, true]) {
-      const config = makeConfig(sizeOptions(model, 'tiny', { allowNegEigval: neg }));
+      const config = modelConfigFromRecipe({ arch: model, size: 'tiny', allow_neg_eigval: neg });
       // A float-typed field the config no longer has would silently escape the check.
       for (const k of keys) assert.ok(k in config, `config has no '${k}'`);
       const text = configJsonText(config);

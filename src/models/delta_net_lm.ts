@@ -6,7 +6,7 @@ import { embed } from '../layers/embedding.ts';
 import { param } from '../layers/params.ts';
 import { rmsNorm } from '../layers/rms_norm.ts';
 import { swiglu } from '../layers/swiglu.ts';
-import { type DeltaNetConfig, deltaNetDims } from './config.ts';
+import { type DeltaNetConfig, deltaNetDims } from './deltanet/config.ts';
 import { CausalLM, type HostTensor } from './lm.ts';
 
 export class DeltaNetLM extends CausalLM {

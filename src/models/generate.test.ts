@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.ts';
-import { makeConfig, sizeOptions } from './config.ts';
+import { modelConfigFromRecipe } from './config.ts';
 import { generate, sampleToken } from './generate.ts';
 import { initModel } from './index.ts';
 import { seededUniform } from './init.ts';
@@ -24,7 +24,7 @@ test('sampleToken: temperature 0 is argmax; top-k never leaves the k best; frequ
 
 for (const kind of ['deltanet', 'mamba'] as const) {
   test(`${kind}: greedy generation = repeated argmax of the parallel forward; seeded; no tensor growth`, () => {
-    const model = initModel(makeConfig(sizeOptions(kind, 'tiny', { allowNegEigval: true })), 21);
+    const model = initModel(modelConfigFromRecipe({ arch: kind, size: 'tiny', allow_neg_eigval: true }), 21);
     const prompt = [5, 17, 300, 2];
     const greedy = generate(model, prompt, { maxNewTokens: 6, temperature: 0 });
     const seq = [...prompt];

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../backend/index.ts';
-import { makeConfig, sizeOptions } from './config.ts';
+import { modelConfigFromRecipe } from './config.ts';
 import { generate } from './generate.ts';
 import { initModel } from './index.ts';
 
@@ -13,7 +13,7 @@ before(async () => {
 
 for (const kind of ['deltanet', 'mamba'] as const) {
   test(`${kind}: chunked prefill (1, 7, 64 tokens) gives the unchunked continuation; the stop token ends it`, () => {
-    const model = initModel(makeConfig(sizeOptions(kind, 'tiny', { allowNegEigval: true })), 5);
+    const model = initModel(modelConfigFromRecipe({ arch: kind, size: 'tiny', allow_neg_eigval: true }), 5);
     const prompt = Array.from({ length: 150 }, (_, i) => (i * 37 + 11) % model.config.vocab_size);
     const opts = { maxNewTokens: 12, temperature: 0.8, seed: 3 };
     const whole = generate(model, prompt, { ...opts, prefillChunk: prompt.length });

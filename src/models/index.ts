@@ -6,6 +6,9 @@ import type { CausalLM, HostTensor } from './lm.ts';
 import { MambaLM } from './mamba_lm.ts';
 
 export * from './config.ts';
+export * from './deltanet/config.ts';
+export * from './mamba/config.ts';
+export { MODEL_SIZES, type SizeEntry } from './sizes.ts';
 export { CausalLM, disposeState, type DecodeState, type ForwardOptions, type HostTensor, type LayerStats } from './lm.ts';
 export { DeltaNetLM } from './delta_net_lm.ts';
 export { MambaLM } from './mamba_lm.ts';

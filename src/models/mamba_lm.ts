@@ -5,7 +5,7 @@ import { embed } from '../layers/embedding.ts';
 import { type MambaLayerOptions, type MambaLayerState, mambaMixer } from '../layers/mamba.ts';
 import { param } from '../layers/params.ts';
 import { rmsNorm } from '../layers/rms_norm.ts';
-import { type MambaConfig, mambaDims } from './config.ts';
+import { type MambaConfig, mambaDims } from './mamba/config.ts';
 import { CausalLM, type HostTensor } from './lm.ts';
 
 export class MambaLM extends CausalLM {

@@ -11,7 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.ts';
 import { assertClose, rng } from '../testing/assert.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { type ModelConfig, type ModelKind, makeConfig, paramSpecs, parseConfig, sizeOptions } from './config.ts';
+import { type ModelConfig, type ModelKind, modelConfigFromRecipe, paramSpecs, parseConfig } from './config.ts';
+import { makeDeltaNetConfig } from './deltanet/config.ts';
+import { makeMambaConfig } from './mamba/config.ts';
 import { initModel, type CausalLM, type DecodeState, disposeState } from './index.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lrnn-models-'));
@@ -31,7 +33,7 @@ function same(a: tf.Tensor, b: tf.Tensor): boolean {
 for (const kind of ['deltanet', 'mamba'] as ModelKind[]) {
   for (const flag of [false, true]) {
     const label = `${kind} allow_neg_eigval=${flag}`;
-    const config = makeConfig(sizeOptions(kind, 'tiny', { allowNegEigval: flag }));
+    const config = modelConfigFromRecipe({ arch: kind, size: 'tiny', allow_neg_eigval: flag });
     const V = config.vocab_size;
 
     test(`${label}: shapes, loss ≈ ln V at init, finite backward, telemetry`, () => {
@@ -103,7 +105,7 @@ for (const kind of ['deltanet', 'mamba'] as ModelKind[]) {
   }
 
   test(`${kind}: flag off is bit-for-bit the unflagged model; flag on changes the output`, () => {
-    const off = makeConfig(sizeOptions(kind, 'tiny', { allowNegEigval: false }));
+    const off = modelConfigFromRecipe({ arch: kind, size: 'tiny', allow_neg_eigval: false });
     const raw = JSON.parse(JSON.stringify(off)) as Record<string, unknown>;
     delete raw.allow_neg_eigval;
     const unflagged = parseConfig(raw);
@@ -125,7 +127,7 @@ for (const kind of ['deltanet', 'mamba'] as ModelKind[]) {
 
 test('named sizes: small is 10–20M parameters; 340m/370m have the paper shapes', () => {
   const count = (kind: ModelKind, size: string) => {
-    const c = makeConfig(sizeOptions(kind, size));
+    const c = modelConfigFromRecipe({ arch: kind, size, allow_neg_eigval: false });
     return { c, n: paramCount(c) };
   };
   for (const kind of ['deltanet', 'mamba'] as ModelKind[]) {
@@ -139,8 +141,8 @@ test('named sizes: small is 10–20M parameters; 340m/370m have the paper shapes
   const mb = count('mamba', '370m').c;
   assert.ok(mb.model_type === 'mamba' && mb.hidden_size === 1024 && mb.num_hidden_layers === 48 && mb.state_size === 16);
   // The spec's example DeltaNet (V 8192, D 256, L 4, H 4) has 7,621,120 parameters; Mamba's 3,849,472.
-  assert.equal(paramCount(makeConfig({ model: 'deltanet', vocabSize: 8192, hiddenSize: 256, numLayers: 4, numHeads: 4, allowNegEigval: true })), 7621120);
-  assert.equal(paramCount(makeConfig({ model: 'mamba', vocabSize: 8192, hiddenSize: 256, numLayers: 4, allowNegEigval: true })), 3849472);
+  assert.equal(paramCount(makeDeltaNetConfig({ vocab_size: 8192, hidden_size: 256, num_hidden_layers: 4, num_heads: 4, allow_neg_eigval: true })), 7621120);
+  assert.equal(paramCount(makeMambaConfig({ vocab_size: 8192, hidden_size: 256, num_hidden_layers: 4, allow_neg_eigval: true })), 3849472);
 });
 
 function paramCount(c: ModelConfig): number {
@@ -148,7 +150,7 @@ function paramCount(c: ModelConfig): number {
 }
 
 test('deltanet without short conv and without beta: no conv/b_proj tensors, decoding still matches', () => {
-  const c = { ...makeConfig(sizeOptions('deltanet', 'tiny', { allowNegEigval: true })), use_short_conv: false, use_beta: false };
+  const c = { ...modelConfigFromRecipe({ arch: 'deltanet', size: 'tiny', allow_neg_eigval: true }), use_short_conv: false, use_beta: false };
   const names = paramSpecs(c).map((s) => s.name);
   assert.ok(!names.some((n) => n.includes('conv1d') || n.includes('b_proj')));
   const model = initModel(c, 2);

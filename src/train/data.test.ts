@@ -11,7 +11,7 @@ import { prepareTinyDataset } from '../data/fixtures/tiny_corpus.ts';
 import { readMetrics, toJsonLine, withoutPerf } from '../log/metrics.ts';
 import { latestCheckpoint } from './checkpointing.ts';
 import { openRunData } from './data.ts';
-import { modelConfigFromRecipe } from './model_config.ts';
+import { modelConfigFromRecipe } from '../models/config.ts';
 import type { DataCursor } from './sources.ts';
 import { train } from './trainer.ts';
 

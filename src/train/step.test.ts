@@ -12,7 +12,7 @@ import { AdamW } from '../optim/adamw.ts';
 import { clipGradNorm, paramGroup } from '../optim/clip.ts';
 import { lrAt } from '../optim/schedule.ts';
 import { Xoshiro128 } from '../util/rng.ts';
-import { modelConfigFromRecipe } from './model_config.ts';
+import { modelConfigFromRecipe } from '../models/config.ts';
 import { UpdateRatio } from './stability.ts';
 import { StepEngine } from './step.ts';
 

@@ -9,11 +9,10 @@ import type { Bench, BenchResult } from '../testing/bench_harness.ts';
 import { timeMs } from '../testing/bench_harness.ts';
 import { f32, initBackend, native, ownedF32 } from '../backend/index.ts';
 import { loadConfig } from '../config/load.ts';
-import { initModel } from '../models/index.ts';
+import { initModel, modelConfigFromRecipe } from '../models/index.ts';
 import { AdamW } from '../optim/adamw.ts';
 import { clipGradNorm } from '../optim/clip.ts';
 import { randomArray } from '../testing/assert.ts';
-import { modelConfigFromRecipe } from './model_config.ts';
 
 async function sgemmPeakGflops(): Promise<number> {
   const addon = native();
