@@ -10,7 +10,7 @@ import type { RunConfig } from '../config/schema.ts';
 import { createLogger } from '../log/logger.ts';
 import { ProgressBar } from '../log/progress.ts';
 import { textTable } from '../eval/table.ts';
-import { checkResumeModel, cleanRunDir, latestCheckpoint, RESOLVED_CONFIG_FILE, ResumeError } from '../train/checkpointing.ts';
+import { cleanRunDir, latestCheckpoint, RESOLVED_CONFIG_FILE } from '../train/checkpointing.ts';
 import { readConfig } from '../models/checkpoint.ts';
 import { modelConfigFromRecipe } from '../models/config.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
@@ -136,14 +136,6 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       await run?.data.close?.();
       if (e instanceof DataConfigError) throw new UsageError((e as Error).message);
       throw asUsage(e);
-    }
-    if (resume) {
-      try {
-        checkResumeModel(resume.dir, readConfig(resume.dir), modelConfig);
-      } catch (e) {
-        await run.data.close?.();
-        throw e instanceof ResumeError ? new UsageError(e.message) : asUsage(e);
-      }
     }
     if (main && replaceFailed) {
       clearFailedRun(runDir);

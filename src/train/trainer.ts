@@ -32,6 +32,7 @@ export interface TrainOptions {
   config: RunConfig;
   /** checkpoints/<name>: metrics.jsonl, train.log, config.resolved.toml, checkpoint-*. */
   runDir: string;
+  /** The model of a fresh run. A resumed run's model is its checkpoint's, which must equal this (checked here). */
   modelConfig: ModelConfig;
   /** The training stream, already positioned at the resume cursor when resuming. */
   data: BatchSource;
