@@ -5,4 +5,4 @@ export { deltaRule } from '../kernels/delta_rule/index.ts';
 export { selectiveScan } from '../kernels/selective_scan/index.ts';
 export { causalConv1d } from '../kernels/causal_conv1d/index.ts';
 // The allow_neg_eigval map of the transitions (Mamba's Ā, DeltaNet's β), written once beside the kernels.
-export { deltaNetBeta, mambaDecay, mambaDecayTensor, mambaNegativeBelow } from '../kernels/eig.ts';
+export { deltaNetBeta, mambaDecay, mambaNegativeBelow } from '../kernels/eig.ts';

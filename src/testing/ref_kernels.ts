@@ -3,7 +3,7 @@
 // oracle for the layers' use of the real kernels (src/kernels/*), differentiable through TF.js autodiff.
 // B batch, T time, H heads, K key dim, V value dim, D channels, N state size, C conv channels, W conv width.
 import * as tf from '@tensorflow/tfjs-core';
-import { mambaDecayTensor } from '../layers/kernels.ts';
+import { mambaDecayTensor } from '../kernels/eig.ts';
 
 export function deltaRuleRef(
   q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, beta: tf.Tensor3D,
