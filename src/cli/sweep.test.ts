@@ -42,6 +42,7 @@ test('bad grids are refused before anything runs, naming the key (exit 2, nothin
     [['--seeds', '0,-1'], /--seeds: '-1' is not a non-negative integer/],
     [[], /nothing to sweep/],
     [['--grid', 'train.lr=1e-3', '--jobs', '0'], /--jobs: expected an integer ≥ 1/],
+    [['--grid', 'train.lr=1e-3', '--procs', 'many'], /--procs: expected an integer ≥ 1, got 'many'/],
     [['--grid', 'train.lr=1e-3', '--data.dir=/nonexistent-lrnn-data'], /data\.dir: '\/nonexistent-lrnn-data' has no manifest\.json/],
   ];
   for (const [args, re] of cases) {
@@ -50,10 +51,13 @@ test('bad grids are refused before anything runs, naming the key (exit 2, nothin
     assert.match(r.err, re, args.join(' '));
     assert.equal(existsSync(out), false, `${args.join(' ')} wrote ${out}`);
   }
-  const dry = await runCli('sweep', 'tiny', ...common(), '--grid', 'train.lr=1e-3,3e-2', '--seeds', '0,1', '--out', out, '--dry-run');
+  const dry = await runCli('sweep', 'tiny', ...common(), '--grid', 'train.lr=1e-3,3e-2', '--seeds', '0,1', '--jobs', '2', '--out', out, '--dry-run');
   assert.equal(dry.code, 0, dry.err);
   assert.match(dry.out, /lr-0\.03_seed-1\s+start\s+new/);
-  assert.equal(dry.out.split('\n').filter((l) => l.startsWith('lrnn train ')).length, 4);
+  const cmds = dry.out.split('\n').filter((l) => l.startsWith('lrnn train '));
+  assert.equal(cmds.length, 4);
+  // Two runs at a time: each pinned to one process unless --procs says otherwise.
+  for (const c of cmds) assert.match(c, / --train\.lr=(1e-3|3e-2) --train\.seed=[01] --out_dir=\S+ --name=lr-\S+ --no-prepare --procs 1 --json$/);
   assert.equal(existsSync(out), false, '--dry-run wrote the sweep folder');
 });
 

@@ -30,7 +30,7 @@ export const sweep: Command = {
   name: 'sweep',
   summary: 'train the cross product of recipe overrides (e.g. learning rate × allow_neg_eigval), resumably',
   usage: `Usage: lrnn sweep RECIPE --grid KEY=V1,V2,… [--grid KEY=…] [--seeds 0,1] [--section.key=value …]
-                  [--jobs N] [--nproc K] [--out DIR] [--dry-run] [--json]
+                  [--jobs N] [--procs N|auto] [--out DIR] [--dry-run] [--json]
 
 Trains one run per point of the cross product of the --grid lists (first --grid outermost), each an ordinary
 run folder DIR/<run name> (e.g. DIR/lr-0.001_allow_neg_eigval-true) made by a child 'lrnn train', exactly as
@@ -41,8 +41,10 @@ schema, and a value with commas goes in brackets or quotes (--grid 'data.weights
 Before anything runs, every value and every point is checked against the recipe: an unknown key, a wrong
 type, an empty list or a repeated value is refused naming the key (exit 2, nothing written).
   --out DIR    the sweep folder (default <out_dir>/sweep-<recipe name>, e.g. checkpoints/sweep-tiny)
-  --jobs N     runs at a time (default 1; each child uses one BLAS thread)
-  --nproc K    run each job data-parallel on K MPI ranks (lrnn launch --nproc K train …)
+  --jobs N     runs at a time (default 1)
+  --procs P    passed to each run's 'lrnn train --procs P': with --jobs 1 a run uses every core by default
+               (lrnn train --help), with --jobs N > 1 each run is pinned to one process and one thread
+               unless --procs says otherwise (N runs then use N cores)
   --dry-run    print the plan and the commands; run and write nothing
 Run the same command again to continue: a finished run (same resolved config, metrics.jsonl 'done' as
 completed or stopped on NaN/Inf) is reused, an interrupted one resumed from its newest checkpoint (lrnn train
@@ -59,14 +61,15 @@ is a result), 1 some run failed (see its log), 2 bad grid, recipe or sweep folde
       grid: { type: 'string', multiple: true },
       seeds: { type: 'string' },
       jobs: { type: 'string' },
-      nproc: { type: 'string' },
+      procs: { type: 'string' },
       out: { type: 'string' },
       'dry-run': { type: 'boolean' },
     }, true);
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one RECIPE, got ${positionals.join(' ')}` : 'missing RECIPE (e.g. lrnn sweep tiny --grid train.lr=1e-3,3e-3); see lrnn sweep --help');
     const recipe = positionals[0]!;
     const jobs = numberFlag('jobs', values.jobs, 1, { int: true, min: 1 });
-    const nproc = numberFlag('nproc', values.nproc, 1, { int: true, min: 1 });
+    const procs = values.procs ?? (jobs > 1 ? '1' : undefined);
+    if (procs !== undefined && procs !== 'auto') numberFlag('procs', procs, 1, { int: true, min: 1 });
 
     // --- the plan: every point validated, every run folder looked at; nothing written yet
     let axes: GridAxis[], planned: PlannedRun[], dir: string;
@@ -94,10 +97,10 @@ is a result), 1 some run failed (see its log), 2 bad grid, recipe or sweep folde
     const planRows = planned.map((p, i) => [p.name, decisions[i]!.action, decisions[i]!.why]);
     const trainArgs = (name: string, i: number): string[] => {
       const d = decisions[i]!, p = planned[i]!;
-      const cmd = d.action === 'resume'
-        ? ['train', '--resume', path.join(dir, name), '--json']
-        : ['train', recipePath, ...fixed, ...p.args, `--out_dir=${dir}`, `--name=${name}`, '--no-prepare', '--json'];
-      return [BIN, ...(nproc > 1 ? ['launch', '--nproc', String(nproc)] : []), ...cmd];
+      const how = [...(procs !== undefined ? ['--procs', procs] : []), '--json'];
+      return d.action === 'resume'
+        ? [BIN, 'train', '--resume', path.join(dir, name), ...how]
+        : [BIN, 'train', recipePath, ...fixed, ...p.args, `--out_dir=${dir}`, `--name=${name}`, '--no-prepare', ...how];
     };
     if (values['dry-run']) {
       console.log(textTable(['run', 'action', 'why'], planRows));

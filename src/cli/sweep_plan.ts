@@ -22,14 +22,18 @@ export interface RunDecision {
   done?: DoneRecord;
 }
 
-/** Sections and keys that do not change what a run computes (where it lives, how it logs). */
-const IGNORED = new Set(['out_dir', 'log']);
+/**
+ * Sections and keys that do not change what a run computes: where it lives, how it logs, and
+ * train.split_batch_over_ranks, which lrnn train sets itself when it spreads a run over ranks that share the
+ * batch (the same steps on the same batches as one process).
+ */
+const IGNORED = new Set(['out_dir', 'log', 'train.split_batch_over_ranks']);
 
 /** Flattened `a.b.c` → JSON value of a config table, without the ignored keys. */
 function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, string> = {}): Record<string, string> {
   for (const [k, v] of Object.entries(obj)) {
-    if (!prefix && IGNORED.has(k)) continue;
     const key = prefix ? `${prefix}.${k}` : k;
+    if (IGNORED.has(key)) continue;
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) flatten(v as Record<string, unknown>, key, out);
     else out[key] = JSON.stringify(v);
   }
