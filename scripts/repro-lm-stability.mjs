@@ -1,17 +1,27 @@
 #!/usr/bin/env node
-// `npm run repro:lm-stability`: trains the four paired small recipes (DeltaNet / Mamba × allow_neg_eigval
-// false / true) at a CPU-feasible scale, evaluates each on the test splits, compares each pair with
-// `lrnn compare`, and writes eval/reports/lm-stability.md (tables, SVG figures in eval/reports/lm-stability/,
-// the paper's claims beside the results). Re-running skips runs that already finished (metrics.jsonl has a
-// 'done' record) and resumes interrupted ones (`lrnn train --resume`); --force deletes and retrains them.
+// `npm run repro:lm-stability`: the learning-rate sweep behind eval/reports/lm-stability.md. For each
+// architecture it runs
+//   lrnn sweep recipes/lm-stability-<arch>.toml --grid train.lr=<lrs> --grid model.allow_neg_eigval=false,true
+//        --out checkpoints/lm-stability/<arch>
+// (each run ends with its test perplexity per split, lrnn train's closing evaluation), reads each sweep folder
+// as a stability map (lrnn compare <sweep dir>), and writes the report, its twin eval/reports/lm-stability.json
+// (one object per run) and the SVG figures in eval/reports/lm-stability/<arch>/.
 //
-//   node --import tsx scripts/repro-lm-stability.mjs [--steps N] [--pairs deltanet,mamba] [--force]
-//        [--data-dir DIR] [--runs-dir checkpoints] [--max-eval-tokens N] [--report eval/reports/lm-stability.md]
-//        [--set section.key=value ...] [--dry-run]
+//   node --import tsx scripts/repro-lm-stability.mjs [--archs deltanet,mamba] [--lrs 1e-3,3e-3,1e-2,3e-2]
+//        [--seeds 0,1] [--jobs N] [--procs P] [--steps N] [--recipe NAME] [--set section.key=value ...]
+//        [--sweeps-dir checkpoints/lm-stability] [--report eval/reports/lm-stability.md] [--report-only] [--dry-run]
 //
-// Hours, not minutes, on 2 cores at the recipes' 1,000 steps: pass --steps to shorten (the report says so).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Resumable across sessions: run the same command again and the sweeps reuse finished runs, resume interrupted
+// ones from their checkpoints and start the rest; the report is rebuilt every time from whatever runs have
+// finished and says how many are missing. --report-only rebuilds it without training. Ctrl-C or SIGTERM stops
+// the running runs after their step with a checkpoint, and the report is still written.
+// Without --seeds every run uses the recipe's seed. Budget: 16 runs × 2.05M tokens (see the recipes for the model size); hours of both cores. --jobs 2 runs two
+// at a time, each on one core (--procs 1); --jobs 1 lets each run use every core (data-parallel ranks).
+// --steps N shrinks every run (warm-up, evaluation and checkpoint intervals scale with it) into its own sweep
+// folder (<sweeps-dir>-steps<N>) and report (<report>-steps<N>.md), so a trial never touches the real runs;
+// with --recipe tiny (and --set for a small dataset) it is the end-to-end check of the whole pipeline.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,100 +31,126 @@ const lrnnBin = path.join(root, 'bin', 'lrnn.js');
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string' }, pairs: { type: 'string', default: 'deltanet,mamba' }, force: { type: 'boolean' },
-    'data-dir': { type: 'string' }, 'runs-dir': { type: 'string', default: 'checkpoints' }, 'max-eval-tokens': { type: 'string', default: '65536' },
-    set: { type: 'string', multiple: true, default: [] },
-    report: { type: 'string', default: 'eval/reports/lm-stability.md' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    archs: { type: 'string', default: 'deltanet,mamba' }, lrs: { type: 'string', default: '1e-3,3e-3,1e-2,3e-2' }, seeds: { type: 'string' },
+    jobs: { type: 'string', default: '1' }, procs: { type: 'string' }, steps: { type: 'string' }, recipe: { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] }, 'sweeps-dir': { type: 'string', default: 'checkpoints/lm-stability' },
+    report: { type: 'string', default: 'eval/reports/lm-stability.md' }, 'report-only': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
   process.exit(0);
 }
-
-const PAIRS = {
-  deltanet: { label: 'DeltaNet small', arch: 'deltanet', base: 'deltanet-small', negeig: 'deltanet-small-negeig' },
-  mamba: { label: 'Mamba small', arch: 'mamba', base: 'mamba-small', negeig: 'mamba-small-negeig' },
-};
-const pairs = values.pairs.split(',').map((p) => {
-  const x = PAIRS[p.trim()];
-  if (!x) fail(`--pairs: unknown pair '${p}' (known: ${Object.keys(PAIRS).join(', ')})`);
-  return x;
-});
-
-function fail(msg) {
+const fail = (msg) => {
   console.error(`repro:lm-stability: ${msg}`);
-  process.exit(1);
-}
-
-/** Runs `lrnn ...args`, streaming its output; returns stdout when capture is set. */
-function lrnn(args, { capture = false, allowFail = false } = {}) {
-  console.error(`$ lrnn ${args.join(' ')}`);
-  if (values['dry-run']) return '';
-  const r = spawnSync(process.execPath, [lrnnBin, ...args], { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0 && !allowFail) fail(`'lrnn ${args.join(' ')}' exited with ${r.status}`);
-  return capture ? r.stdout : String(r.status);
-}
-
-// 1. The trainer must exist.
-const help = spawnSync(process.execPath, [lrnnBin, 'train', '--help'], { cwd: root, encoding: 'utf8' });
-if (help.status !== 0) fail("'lrnn train' is not available in this checkout; the stability report needs real training runs");
-
-// 2. Data: the recipes' data.dir, prepared once.
-const recipeText = readFileSync(path.join(root, 'recipes', `${pairs[0].base}.toml`), 'utf8');
-const dataDir = values['data-dir'] ?? /^\s*dir\s*=\s*"([^"]+)"/m.exec(recipeText)?.[1] ?? 'data/lrnn-mix';
-if (!existsSync(path.join(root, dataDir, 'manifest.json'))) lrnn(['prepare', '--out', dataDir]);
-
-// 3. Train the runs (skipping finished ones), 4. evaluate each on the test splits.
-const overrides = [`--data.dir=${dataDir}`, `--out_dir=${values['runs-dir']}`, ...values.set.map((kv) => `--${kv}`), ...(values.steps ? [`--train.steps=${values.steps}`, `--train.warmup=${Math.min(50, Math.max(1, Math.floor(Number(values.steps) / 20)))}`] : [])];
-const runDir = (name) => path.join(values['runs-dir'], name);
-const finished = (name) => {
-  const f = path.join(root, runDir(name), 'metrics.jsonl');
-  return existsSync(f) && readFileSync(f, 'utf8').split('\n').some((l) => l.includes('"kind":"done"'));
+  process.exit(2);
 };
-const t0 = Date.now();
-for (const p of pairs) {
-  for (const name of [p.base, p.negeig]) {
-    const dir = path.join(root, runDir(name));
-    if (values.force && existsSync(dir) && !values['dry-run']) rmSync(dir, { recursive: true, force: true });
-    const hasCheckpoint = existsSync(dir) && readdirSync(dir).some((f) => /^checkpoint-\d+$/.test(f));
-    if (finished(name)) console.error(`${name}: already trained (use --force to retrain)`);
-    else if (hasCheckpoint) lrnn(['train', '--resume', runDir(name)]); // an interrupted run
-    else {
-      // Interrupted before its first checkpoint (or never started): nothing to resume, train from scratch.
-      if (existsSync(dir) && !values['dry-run']) rmSync(dir, { recursive: true, force: true });
-      lrnn(['train', name, ...overrides]);
-    }
-    lrnn(['eval', '--checkpoint', runDir(name), '--splits', 'text,code,math', '--data-dir', dataDir, '--max-tokens', values['max-eval-tokens'],
-      '--out', path.join(runDir(name), 'eval', 'test.json')]);
-  }
-}
-const trainMinutes = (Date.now() - t0) / 60000;
 
-// 5. Compare each pair into eval/reports/lm-stability/<arch>/, 6. write the report.
-const reportFile = path.join(root, values.report);
+/** A path as the report shows it: relative to the checkout when inside it. */
+const show = (p) => (path.relative(root, p).startsWith('..') ? p : path.relative(root, p));
+const LABELS = { deltanet: 'DeltaNet', mamba: 'Mamba' };
+const archs = values.archs.split(',').map((a) => a.trim());
+for (const a of archs) if (!LABELS[a]) fail(`--archs: unknown architecture '${a}' (deltanet, mamba)`);
+const lrs = values.lrs.split(',').map((s) => s.trim());
+for (const l of lrs) if (!(Number(l) > 0)) fail(`--lrs: '${l}' is not a positive number`);
+if (values.seeds !== undefined && !/^\d+(,\d+)*$/.test(values.seeds)) fail(`--seeds: expected e.g. 0,1, got '${values.seeds}'`);
+const steps = values.steps === undefined ? null : Number(values.steps);
+if (steps !== null && !(Number.isInteger(steps) && steps > 0)) fail('--steps: expected a positive integer');
+
+const suffix = steps === null ? '' : `-steps${steps}`;
+const sweepsDir = values['sweeps-dir'] + suffix;
+const reportFile = path.resolve(root, steps === null ? values.report : values.report.replace(/\.md$/, '') + `${suffix}.md`);
 const reportDir = path.dirname(reportFile);
-const figDirName = path.basename(values.report, '.md');
-const built = [];
-for (const p of pairs) {
-  const out = path.join(reportDir, figDirName, p.arch);
-  const json = lrnn(['compare', runDir(p.base), runDir(p.negeig), '--out', path.relative(root, out), '--json'], { capture: true });
-  if (values['dry-run']) continue;
-  const { runs, files } = JSON.parse(json);
-  built.push({
-    label: p.label, arch: p.arch, base: runs[0], negeig: runs[1],
-    figures: files.filter((f) => f.endsWith('.svg')).map((f) => path.relative(reportDir, path.resolve(root, f)).split(path.sep).join('/')),
+const figRoot = path.join(reportDir, path.basename(reportFile, '.md'));
+const recipeOf = (arch) => (values.recipe ?? 'lm-stability-{arch}').replace('{arch}', arch);
+const fixed = [...values.set.map((kv) => (kv.startsWith('--') ? kv : `--${kv}`))];
+if (steps !== null) {
+  const every = Math.max(1, Math.floor(steps / 4));
+  fixed.push(`--train.steps=${steps}`, `--train.warmup=${Math.max(1, Math.round(steps / 20))}`, `--eval.every=${every}`, `--checkpoint.every=${every}`);
+}
+const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+const rest = process.argv.slice(2).filter((a) => a !== '--report-only' && a !== '--dry-run');
+const command = `npm run repro:lm-stability${rest.length ? ` -- ${rest.map(quote).join(' ')}` : ''}`;
+
+/** Runs `lrnn ...args` with inherited output; resolves to its exit code. The first SIGINT/SIGTERM is left to it. */
+function lrnn(args) {
+  console.error(`$ lrnn ${args.join(' ')}`);
+  if (values['dry-run']) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [lrnnBin, ...args], { cwd: root, stdio: 'inherit' });
+    // A terminal's Ctrl-C reaches the child (same process group) by itself; a SIGTERM sent to this script
+    // alone is passed on. Either way we wait for the child, then still write the report.
+    const onInt = () => {};
+    const onTerm = () => child.kill('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('close', (code, sig) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code ?? (sig === 'SIGINT' ? 130 : 143));
+    });
   });
 }
+
+// 1. The data the recipes read (the same for every arch), prepared once.
+const dataDirs = new Set(archs.map((a) => {
+  const set = fixed.map((kv) => /^--data\.dir=(.*)$/.exec(kv)?.[1]).find(Boolean);
+  if (set) return set;
+  const file = [path.join(root, 'recipes', `${recipeOf(a)}.toml`), path.resolve(root, recipeOf(a))].find(existsSync);
+  return (file && /^\s*dir\s*=\s*"([^"]+)"/m.exec(readFileSync(file, 'utf8'))?.[1]) || 'data/lrnn-mix';
+}));
+let code = 0;
+if (!values['report-only']) {
+  for (const d of dataDirs) {
+    if (!existsSync(path.resolve(root, d, 'manifest.json'))) {
+      if (path.resolve(root, d) !== path.resolve(root, 'data/lrnn-mix')) fail(`data.dir '${d}' has no prepared dataset: run 'lrnn prepare --out ${d}' first`);
+      code = await lrnn(['prepare', '--out', d]);
+      if (code !== 0) fail(`'lrnn prepare --out ${d}' exited with ${code}`);
+    }
+  }
+  // 2. One sweep per architecture; a signal stops the sweeps (the report is still written).
+  for (const arch of archs) {
+    const args = ['sweep', recipeOf(arch), `--model.arch=${arch}`, ...fixed, '--grid', `train.lr=${lrs.join(',')}`, '--grid', 'model.allow_neg_eigval=false,true',
+      ...(values.seeds ? ['--seeds', values.seeds] : []), '--jobs', values.jobs, ...(values.procs ? ['--procs', values.procs] : []), '--out', path.join(sweepsDir, arch)];
+    code = await lrnn(args);
+    if (code === 2) fail(`'lrnn ${args.join(' ')}' refused its input (exit 2)`);
+    if (code === 130 || code === 143) break;
+  }
+}
 if (values['dry-run']) process.exit(0);
-const { stabilityReport } = await import('../src/eval/stability_report.ts');
+
+// 3. The stability maps, figures, report and twin, from whatever has finished.
+const { writeStabilityMap } = await import('../src/eval/stability_map.ts');
+const { stabilityJson, stabilityReport } = await import('../src/eval/stability_report.ts');
+const seeds = values.seeds ? values.seeds.split(',').map(Number) : [null];
+const sweeps = [];
+for (const arch of archs) {
+  const dir = path.resolve(root, sweepsDir, arch);
+  const out = path.join(figRoot, arch);
+  let map = null, figures = [];
+  if (existsSync(path.join(dir, 'sweep.json'))) {
+    const res = writeStabilityMap(dir, out);
+    map = { ...res.map, sweep: show(dir) };
+    figures = res.files.filter((f) => f.endsWith('.svg')).map((f) => path.relative(reportDir, f).split(path.sep).join('/'));
+  }
+  sweeps.push({
+    arch, label: LABELS[arch], sweepDir: show(dir), recipe: `recipes/${recipeOf(arch)}.toml`, map, figures,
+    planned: lrs.flatMap((lr) => [false, true].flatMap((neg) => seeds.map((seed) => ({ lr: Number(lr), allow_neg_eigval: neg, seed })))),
+  });
+}
+const params = sweeps.map((s) => `${s.label} ${s.map?.runs.find((r) => r.params)?.params?.toLocaleString('en-US') ?? '?'}`).join(', ');
+const tokens = sweeps.flatMap((s) => s.map?.runs ?? []).filter((r) => r.finished).map((r) => r.tokens_seen);
 const setup = [
-  `recipes: ${pairs.flatMap((p) => [p.base, p.negeig]).map((r) => `recipes/${r}.toml`).join(', ')} (each pair differs only in model.allow_neg_eigval)`,
-  ...(values.set.length ? [`recipe overrides: ${values.set.map((kv) => `\`${kv}\``).join(', ')}`] : []),
-  `steps: ${values.steps ? `${values.steps} (shortened with --steps; the recipes say 1,000)` : "the recipes' own"}; data: ${dataDir}; test evaluation capped at ${values['max-eval-tokens']} tokens per split`,
-  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; wall time of this invocation ${trainMinutes.toFixed(1)} min (0 when runs were reused)`,
-  'command: `npm run repro:lm-stability' + (values.steps ? ` -- --steps ${values.steps}` : '') + '`',
+  `recipes: ${sweeps.map((s) => s.recipe).join(', ')} (parameters: ${params}); grid: train.lr = ${lrs.join(', ')} × model.allow_neg_eigval = false, true${values.seeds ? ` × seeds ${values.seeds}` : ''}`,
+  ...(fixed.length ? [`overrides of every run: ${fixed.map((kv) => `\`${kv}\``).join(' ')}${steps !== null ? ` (shortened with --steps ${steps}: a trial, not the report's scale)` : ''}`] : []),
+  `tokens per finished run: ${!tokens.length ? 'none finished yet' : [...new Set([Math.min(...tokens), Math.max(...tokens)])].map((t) => t.toLocaleString('en-US')).join('–')}`,
+  `machine of this invocation: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; sweeps run with --jobs ${values.jobs}${values.procs ? ` --procs ${values.procs}` : ''}`,
 ];
+const meta = { setup, generated: new Date().toISOString(), command };
 mkdirSync(reportDir, { recursive: true });
-writeFileSync(reportFile, stabilityReport(built, { setup, generated: new Date().toISOString() }));
-console.error(`wrote ${path.relative(root, reportFile)}`);
+writeFileSync(reportFile, stabilityReport(sweeps, meta));
+const json = stabilityJson(sweeps, meta);
+writeFileSync(reportFile.replace(/\.md$/, '.json'), JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+console.error(`wrote ${show(reportFile)} and ${show(reportFile.replace(/\.md$/, '.json'))}: ${json.finished} of ${json.expected} runs finished, ${json.missing} missing`);
+process.exit(code);

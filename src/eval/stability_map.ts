@@ -13,7 +13,7 @@
 // The largest stable lr of a setting is the largest lr at and below which every run of that setting is
 // finished and stable: the edge of the stable region seen from small learning rates.
 // Test: node scripts/test.mjs src/eval/stability_map
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { summarizeRun, type RunSummary } from './compare.ts';
@@ -77,6 +77,8 @@ export interface MapRun {
   eig_kind: 'beta' | 'abar' | null;
   eig_frac_final: number | null;
   eig_frac_max: number | null;
+  /** Parameter count, from the run's train.log 'starting' line. */
+  params: number | null;
 }
 
 export interface SettingMap {
@@ -154,6 +156,21 @@ function tomlNumber(t: Record<string, unknown> | null, section: string, key: str
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null;
 }
 
+/** The parameter count lrnn train logged when the run started (first 64 kB of train.log), or null. */
+function readParams(runDir: string): number | null {
+  const f = path.join(runDir, 'train.log');
+  if (!existsSync(f)) return null;
+  const fd = openSync(f, 'r');
+  try {
+    const buf = Buffer.alloc(65536);
+    const head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    const m = /"params":(\d+)/.exec(head);
+    return m ? Number(m[1]) : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readResolved(runDir: string): Record<string, unknown> | null {
   const f = path.join(runDir, 'config.resolved.toml');
   if (!existsSync(f)) return null;
@@ -171,7 +188,7 @@ function mapRun(entry: SweepIndex['runs'][number], runDir: string, data: RunData
   const lr = tomlNumber(cfg, 'train', 'lr') ?? (typeof ov['train.lr'] === 'number' ? ov['train.lr'] : null);
   const seed = tomlNumber(cfg, 'train', 'seed') ?? (typeof ov['train.seed'] === 'number' ? ov['train.seed'] : null);
   const base = {
-    name: entry.name, dir: runDir, setting: settingLabel(ov), overrides: ov, lr, seed, steps_planned: tomlNumber(cfg, 'train', 'steps'),
+    name: entry.name, dir: runDir, setting: settingLabel(ov), overrides: ov, lr, seed, steps_planned: tomlNumber(cfg, 'train', 'steps'), params: readParams(runDir),
   };
   if (!data) {
     return {

@@ -1,97 +1,230 @@
-// eval/reports/lm-stability.md: the paired runs ([0,1] vs [-1,1] eigenvalues, same recipe otherwise) side
-// by side, with the paper's language-modelling claims (docs/paper-notes.md §5.6) next to what these runs show.
-// Written by scripts/repro-lm-stability.mjs (`npm run repro:lm-stability`) from `lrnn compare` summaries.
+// eval/reports/lm-stability.md and its machine-readable twin lm-stability.json: one learning-rate sweep per
+// architecture ([0,1] vs [-1,1] eigenvalues × learning rates), each read as a stability map
+// (stability_map.ts), with the per-split test perplexity at each run's end, the extended range's use, wall
+// time, and the paper's language-modelling claims (docs/paper-notes.md §5.6) beside what the runs show.
+// Built from whatever runs have finished; the rest are listed as missing. Written by
+// scripts/repro-lm-stability.mjs (`npm run repro:lm-stability`).
 // Test: node scripts/test.mjs src/eval/stability_report
-import { compareRows, type RunSummary } from './compare.ts';
-import { fmt, markdownTable } from './table.ts';
+import { fmtLr, mapTables, type MapRun, RULES_TEXT, type StabilityMap } from './stability_map.ts';
+import { type Cell, fmt, markdownTable } from './table.ts';
 
-export interface StabilityPair {
-  /** e.g. 'DeltaNet small'. */
-  label: string;
+export interface ArchSweep {
   arch: 'deltanet' | 'mamba';
-  base: RunSummary;
-  negeig: RunSummary;
-  /** Figure files relative to the report (SVG). */
+  /** e.g. 'DeltaNet'. */
+  label: string;
+  sweepDir: string;
+  recipe: string;
+  /** Null when the sweep has not started (no sweep.json). */
+  map: StabilityMap | null;
+  /** The grid the report expects: every (lr, allow_neg_eigval, seed). */
+  planned: { lr: number; allow_neg_eigval: boolean; seed: number | null }[];
+  /** SVG files relative to the report. */
   figures: string[];
 }
 
 export interface ReportMeta {
-  /** How the runs were made (command, steps, machine), one line each. */
+  /** How the runs were made (recipes, grid, machine), one line each. */
   setup: string[];
   generated: string;
+  /** The command that regenerates the report (and continues the runs). */
+  command: string;
 }
 
-const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+/** One object per planned run: the twin's `runs`. */
+export interface ReportRun {
+  arch: string;
+  allow_neg_eigval: boolean;
+  lr: number;
+  seed: number | null;
+  name: string | null;
+  tokens_seen: number | null;
+  /** completed / stopped_nonfinite / interrupted / failed / incomplete / missing / not started. */
+  status: string;
+  verdict: MapRun['verdict'];
+  why: string[];
+  final_val_loss: Record<string, number | null>;
+  best_val_loss: Record<string, number | null>;
+  test_ppl: Record<string, number | null>;
+  test_bpb: Record<string, number | null>;
+  nonfinite_count: number | null;
+  spike_count: number | null;
+  grad_norm_max: number | null;
+  grad_norm_p99: number | null;
+  /** β > 1 (DeltaNet) / Ā < 0 (Mamba) share over the last 10 % of steps, and its maximum. */
+  ext_share_final: number | null;
+  ext_share_max: number | null;
+  train_wall_s: number | null;
+  tokens_per_s: number | null;
+  params: number | null;
+}
 
-/** One verdict row per claim for a pair: [claim, paper, these runs, agrees]. */
-export function claimRows(p: StabilityPair): string[][] {
-  const { base, negeig } = p;
+const sameLr = (a: number | null, b: number) => a !== null && Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(b), 1e-30);
+
+/** The planned runs of a sweep matched to its map's runs (absent ones as 'not started'). */
+export function reportRuns(s: ArchSweep): ReportRun[] {
+  return s.planned.map((p) => {
+    const r = s.map?.runs.find((x) => sameLr(x.lr, p.lr) && (x.allow_neg_eigval ?? x.overrides['model.allow_neg_eigval']) === p.allow_neg_eigval && (p.seed === null || x.seed === p.seed));
+    if (!r) {
+      return {
+        arch: s.arch, allow_neg_eigval: p.allow_neg_eigval, lr: p.lr, seed: p.seed, name: null, tokens_seen: null, status: 'not started', verdict: null, why: [],
+        final_val_loss: {}, best_val_loss: {}, test_ppl: {}, test_bpb: {}, nonfinite_count: null, spike_count: null, grad_norm_max: null, grad_norm_p99: null,
+        ext_share_final: null, ext_share_max: null, train_wall_s: null, tokens_per_s: null, params: null,
+      };
+    }
+    return {
+      arch: s.arch, allow_neg_eigval: p.allow_neg_eigval, lr: p.lr, seed: r.seed, name: r.name, tokens_seen: r.tokens_seen, status: r.status, verdict: r.verdict, why: r.why,
+      final_val_loss: r.final_val_loss, best_val_loss: r.best_val_loss, test_ppl: r.test_ppl, test_bpb: r.test_bpb, nonfinite_count: r.nonfinite_count,
+      spike_count: r.spike_count, grad_norm_max: r.grad_norm_max, grad_norm_p99: r.grad_norm_p99, ext_share_final: r.eig_frac_final, ext_share_max: r.eig_frac_max,
+      train_wall_s: r.train_wall_s, tokens_per_s: r.tokens_per_s, params: r.params,
+    };
+  });
+}
+
+const finished = (r: ReportRun) => r.status === 'completed' || r.status === 'stopped_nonfinite';
+const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)}%`;
+const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+/** [claim, paper, these runs, agrees] rows for one architecture. */
+export function claimRows(s: ArchSweep): string[][] {
+  const runs = reportRuns(s);
+  const lrs = [...new Set(runs.map((r) => r.lr))].sort((a, b) => a - b);
+  /** Pairs at one lr (and seed) with both runs finished. */
+  const pairs = lrs.flatMap((lr) => runs.filter((r) => r.lr === lr && !r.allow_neg_eigval && finished(r)).flatMap((b) => {
+    const n = runs.find((r) => r.lr === lr && r.allow_neg_eigval && r.seed === b.seed && finished(r));
+    return n ? [{ lr, base: b, neg: n }] : [];
+  }));
   const rows: string[][] = [];
-  const stable = negeig.status !== 'stopped_nonfinite' && negeig.skipped_steps <= base.skipped_steps && negeig.spikes <= base.spikes + 1;
+  const none = 'no finished pair yet';
+
+  const baseStable = pairs.filter((p) => p.base.verdict === 'stable');
+  const broke = baseStable.filter((p) => p.neg.verdict !== 'stable');
+  const negOnly = pairs.filter((p) => p.base.verdict !== 'stable' && p.neg.verdict === 'stable');
   rows.push([
     'trains stably at the same learning rate',
-    'yes, for every model ("without changing the learning rate")',
-    `skipped NaN/Inf steps ${negeig.skipped_steps} vs ${base.skipped_steps}; loss spikes ${negeig.spikes} vs ${base.spikes}; max grad norm ${fmt(negeig.grad_norm_max)} vs ${fmt(base.grad_norm_max)}`,
-    stable ? 'yes' : 'no',
+    'yes, at the paper\'s one lr (3e-4 at 340M–1.3B), "without changing the learning rate"',
+    baseStable.length === 0 ? (pairs.length ? 'no lr where [0,1] is stable' : none)
+      : `[-1,1] stable at ${baseStable.length - broke.length} of the ${baseStable.length} lrs where [0,1] is${broke.length ? ` (not at ${broke.map((p) => fmtLr(p.lr)).join(', ')}: ${broke.map((p) => p.neg.verdict).join(', ')})` : ''}${negOnly.length ? `; stable where [0,1] is not at ${negOnly.map((p) => fmtLr(p.lr)).join(', ')}` : ''}`,
+    baseStable.length === 0 ? '—' : broke.length ? 'no' : 'yes',
   ]);
-  if (negeig.final_val_loss !== null && base.final_val_loss !== null) {
-    const a = Math.exp(negeig.final_val_loss), b = Math.exp(base.final_val_loss);
+  const sm = s.map?.settings ?? [];
+  const edge = (neg: boolean) => sm.find((x) => x.setting.startsWith(`allow_neg_eigval=${neg}`));
+  const eb = edge(false), en = edge(true);
+  rows.push([
+    'largest stable learning rate',
+    'not measured (one lr per model)',
+    eb && en ? `[0,1] ${fmtLr(eb.largest_stable_lr)}${eb.note ? ' (edge not reached)' : ''}, [-1,1] ${fmtLr(en.largest_stable_lr)}${en.note ? ' (edge not reached)' : ''}` : none,
+    '—',
+  ]);
+  if (eb?.best_final_val_loss != null && en?.best_final_val_loss != null) {
+    const a = Math.exp(en.best_final_val_loss), b = Math.exp(eb.best_final_val_loss);
     rows.push([
-      'comparable overall validation perplexity',
+      'comparable validation perplexity',
       'comparable, slightly worse for [-1,1]',
-      `exp(mean val loss) ${fmt(a)} vs ${fmt(b)} (${pct(a, b)})`,
+      `at each setting's best lr: exp(mean val loss) ${fmt(a)} ([-1,1], lr ${fmtLr(en.best_lr)}) vs ${fmt(b)} ([0,1], lr ${fmtLr(eb.best_lr)}), ${pct(a, b)}`,
       Math.abs(a - b) / b <= 0.05 ? 'yes (within 5%)' : 'no (differs by more than 5%)',
     ]);
-  }
+  } else rows.push(['comparable validation perplexity', 'comparable, slightly worse for [-1,1]', none, '—']);
+  const both = pairs.filter((p) => p.base.verdict === 'stable' && p.neg.verdict === 'stable');
   for (const split of ['code', 'math']) {
-    // Held-out test perplexity (lrnn eval) when both runs have it, else the last validation perplexity.
-    const useTest = negeig.splits[split]?.test_ppl != null && base.splits[split]?.test_ppl != null;
-    const n = useTest ? negeig.splits[split]!.test_ppl : negeig.splits[split]?.final_ppl;
-    const bb = useTest ? base.splits[split]!.test_ppl : base.splits[split]?.final_ppl;
-    if (n == null || bb == null) continue;
-    const lower = n < bb;
-    const paper = p.arch === 'deltanet' ? 'lower for [-1,1] (Fig. 5)' : 'higher for [-1,1] (Fig. 10)';
-    rows.push([`${split} perplexity with [-1,1]`, paper, `${useTest ? 'test' : 'validation'} ppl ${fmt(n)} vs ${fmt(bb)} (${pct(n, bb)})`, (p.arch === 'deltanet') === lower ? 'yes' : 'no']);
+    const cmp = both.filter((p) => p.base.test_ppl[split] != null && p.neg.test_ppl[split] != null);
+    if (!cmp.length) continue;
+    const lower = cmp.filter((p) => p.neg.test_ppl[split]! < p.base.test_ppl[split]!);
+    const paper = s.arch === 'deltanet' ? 'lower for [-1,1] (Fig. 5)' : 'higher for [-1,1] (Fig. 10)';
+    const want = s.arch === 'deltanet' ? lower.length : cmp.length - lower.length;
+    rows.push([
+      `${split} test perplexity with [-1,1]`, paper,
+      `lower at ${lower.length} of ${cmp.length} lrs where both are stable (${cmp.map((p) => `${fmtLr(p.lr)}: ${fmt(p.neg.test_ppl[split])} vs ${fmt(p.base.test_ppl[split])}`).join('; ')})`,
+      want * 2 > cmp.length ? 'yes' : want * 2 === cmp.length ? 'split' : 'no',
+    ]);
   }
-  const frac = negeig.eig_frac_final;
+  const negRuns = runs.filter((r) => r.allow_neg_eigval && finished(r) && r.ext_share_final !== null);
+  const share = meanOf(negRuns.map((r) => r.ext_share_final!));
   rows.push([
-    `the extended range is used (${p.arch === 'deltanet' ? 'β > 1' : 'Ā < 0'})`,
+    `the extended range is used (${s.arch === 'deltanet' ? 'β > 1' : 'Ā < 0'})`,
     'implied (the flag only matters if used)',
-    frac === null ? 'no telemetry' : `${(frac * 100).toFixed(2)}% of values over the last 10% of steps; range seen [${fmt(negeig.eig_min)}, ${fmt(negeig.eig_max)}]`,
-    frac === null ? '—' : frac > 0 ? 'yes' : 'no',
+    share === null ? 'no telemetry yet' : `${(share * 100).toFixed(2)}% of values over the last 10% of steps, mean of ${negRuns.length} [-1,1] runs (${negRuns.map((r) => `${fmtLr(r.lr)}: ${(r.ext_share_final! * 100).toFixed(1)}%`).join(', ')})`,
+    share === null ? '—' : share > 0 ? 'yes' : 'no',
   ]);
   return rows;
 }
 
+/** Per-run table: test perplexity and bits per byte per split, stability, wall time. */
+function runRows(runs: ReportRun[], splits: string[]): [string[], Cell[][]] {
+  const headers = ['eigenvalues', 'lr', 'seed', 'status', 'verdict', 'tokens seen', ...splits.flatMap((s) => [`${s} test ppl`, `${s} test bpb`]),
+    'NaN/Inf steps', 'spikes', 'grad norm max', 'ext. share (last 10%)', 'wall min', 'tokens/s'];
+  const rows = [...runs].sort((a, b) => Number(a.allow_neg_eigval) - Number(b.allow_neg_eigval) || a.lr - b.lr || (a.seed ?? 0) - (b.seed ?? 0)).map((r): Cell[] => [
+    r.allow_neg_eigval ? '[-1,1]' : '[0,1]', fmtLr(r.lr), r.seed === null ? null : String(r.seed), r.status, r.verdict ?? '—', r.tokens_seen,
+    ...splits.flatMap((s) => [r.test_ppl[s] ?? null, r.test_bpb[s] ?? null]),
+    r.nonfinite_count, r.spike_count, r.grad_norm_max, r.ext_share_final === null ? null : `${(r.ext_share_final * 100).toFixed(2)}%`,
+    r.train_wall_s === null ? null : (r.train_wall_s / 60).toFixed(1), r.tokens_per_s === null ? null : Math.round(r.tokens_per_s),
+  ]);
+  return [headers, rows];
+}
+
 /** The whole report as Markdown. */
-export function stabilityReport(pairs: StabilityPair[], meta: ReportMeta): string {
+export function stabilityReport(sweeps: ArchSweep[], meta: ReportMeta): string {
+  const all = sweeps.flatMap(reportRuns);
+  const done = all.filter(finished).length;
+  const missing = all.filter((r) => !finished(r));
   const out: string[] = [
     '# Language-model stability with negative eigenvalues (allow_neg_eigval)',
     '',
-    'Paired small runs that differ only in `allow_neg_eigval` (state-transition eigenvalues in [0,1] vs [-1,1]),',
-    'trained with the same recipe, seed, data and learning rate, then compared with `lrnn compare`.',
-    'The paper ("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues", §5.3 / App. E.3) trains',
-    '340M–1.3B models on 100B FineWeb tokens; these runs are many orders of magnitude smaller, so they test',
-    'whether the extended range trains stably here and how it moves code/math perplexity, not the paper\'s numbers.',
+    'Learning-rate sweeps of small DeltaNet and Mamba LMs with state-transition eigenvalues in [0,1]',
+    '(`allow_neg_eigval = false`) and [-1,1] (`true`), same recipe, seed and data otherwise, each read as a',
+    'stability map: where does each setting stop training stably? The paper ("Unlocking State-Tracking in',
+    'Linear RNNs Through Negative Eigenvalues", §5.3 / App. E.3) trains 340M–1.3B models on 100B FineWeb tokens',
+    'at one learning rate; these runs are orders of magnitude smaller, so they test stability and the direction',
+    'of the code/math effect at small scale, not the paper\'s numbers.',
+    '',
+    `**Runs: ${done} of ${all.length} finished${missing.length ? `; ${missing.length} missing or unfinished (${summarize(missing)}). Re-run \`${meta.command}\` to continue them; this report is rebuilt from whatever has finished` : ''}.**`,
     '',
     '## Setup',
     '',
     ...meta.setup.map((s) => `- ${s}`),
     `- generated ${meta.generated}`,
     '',
+    `Verdicts: ${RULES_TEXT(sweeps.find((s) => s.map)?.map?.rules ?? { maxSpikes: 2, lateRise: 0.1, degrade: 0.1 })}`,
+    '',
   ];
-  for (const p of pairs) {
-    out.push(`## ${p.label}: [0,1] (\`${p.base.name}\`) vs [-1,1] (\`${p.negeig.name}\`)`, '');
-    out.push('### The paper\'s claims beside these runs', '');
-    out.push(markdownTable(['claim', 'paper', 'these runs ([-1,1] vs [0,1])', 'agrees'], claimRows(p)), '');
-    out.push('### Comparison table', '');
-    const { headers, rows } = compareRows([p.base, p.negeig]);
-    out.push(markdownTable(headers, rows), '');
-    if (p.figures.length) {
+  for (const s of sweeps) {
+    const runs = reportRuns(s);
+    out.push(`## ${s.label}`, '');
+    out.push(`Sweep folder \`${s.sweepDir}\` (recipe ${s.recipe}); ${runs.filter(finished).length} of ${runs.length} runs finished.`, '');
+    if (!s.map) {
+      out.push('Not started yet.', '');
+      continue;
+    }
+    const t = mapTables(s.map);
+    out.push('### Stability map', '', markdownTable(...t.summary), '', 'Final validation loss (mean of splits) and verdict per learning rate:', '', markdownTable(...t.grid), '');
+    out.push('### The paper\'s claims beside these runs', '', markdownTable(['claim', 'paper', 'these runs ([-1,1] vs [0,1])', 'agrees'], claimRows(s)), '');
+    const splits = [...new Set(runs.flatMap((r) => Object.keys(r.test_ppl)))];
+    out.push('### Test perplexity per split at each run\'s end, stability and wall time', '',
+      `Test figures: each run's last checkpoint on the test split of every domain (\`lrnn train\`'s closing evaluation, eval.final_tokens tokens per split); ext. share = ${s.arch === 'deltanet' ? 'β > 1' : 'Ā < 0'} share; wall = training and evaluation time summed over the run's steps (resumes included).`, '',
+      markdownTable(...runRows(runs, splits)), '');
+    out.push('### Divergence detail', '', markdownTable(...t.runs), '');
+    if (s.figures.length) {
       out.push('### Figures', '');
-      for (const f of p.figures) out.push(`![${f}](${f})`, '');
+      for (const f of s.figures) out.push(`![${f}](${f})`, '');
     }
   }
-  out.push('## How to reproduce', '', '```', 'npm run repro:lm-stability            # see scripts/repro-lm-stability.mjs --help', '```', '');
+  out.push('## How to reproduce', '', '```', meta.command, 'npm run repro:lm-stability -- --help', '```', '');
   return out.join('\n');
+}
+
+function summarize(rs: ReportRun[]): string {
+  const by = new Map<string, number>();
+  for (const r of rs) by.set(r.status, (by.get(r.status) ?? 0) + 1);
+  return [...by].map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+/** The machine-readable twin: one object per planned run, and each setting's edge. */
+export function stabilityJson(sweeps: ArchSweep[], meta: ReportMeta): object {
+  const runs = sweeps.flatMap(reportRuns);
+  return {
+    format: 'lrnn-lm-stability', version: 1, generated: meta.generated, command: meta.command, setup: meta.setup,
+    expected: runs.length, finished: runs.filter(finished).length, missing: runs.filter((r) => !finished(r)).length,
+    rules: sweeps.find((s) => s.map)?.map?.rules ?? null,
+    settings: sweeps.flatMap((s) => (s.map?.settings ?? []).map((x) => ({ arch: s.arch, ...x }))),
+    runs,
+  };
 }
