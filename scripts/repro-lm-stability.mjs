@@ -139,13 +139,13 @@ for (const arch of archs) {
     planned: lrs.flatMap((lr) => [false, true].flatMap((neg) => seeds.map((seed) => ({ lr: Number(lr), allow_neg_eigval: neg, seed })))),
   });
 }
-const params = sweeps.map((s) => `${s.label} ${s.map?.runs.find((r) => r.params)?.params?.toLocaleString('en-US') ?? '?'}`).join(', ');
+const params = sweeps.flatMap((s) => { const n = s.map?.runs.find((r) => r.params)?.params; return n ? [`${s.label} ${n.toLocaleString('en-US')}`] : []; }).join(', ');
 const tokens = sweeps.flatMap((s) => s.map?.runs ?? []).filter((r) => r.finished).map((r) => r.tokens_seen);
 const setup = [
-  `recipes: ${sweeps.map((s) => s.recipe).join(', ')} (parameters: ${params}); grid: train.lr = ${lrs.join(', ')} × model.allow_neg_eigval = false, true${values.seeds ? ` × seeds ${values.seeds}` : ''}`,
+  `recipes: ${sweeps.map((s) => s.recipe).join(', ')}${params ? ` (parameters: ${params})` : ''}; grid: train.lr = ${lrs.join(', ')} × model.allow_neg_eigval = false, true${values.seeds ? ` × seeds ${values.seeds}` : ''}`,
   ...(fixed.length ? [`overrides of every run: ${fixed.map((kv) => `\`${kv}\``).join(' ')}${steps !== null ? ` (shortened with --steps ${steps}: a trial, not the report's scale)` : ''}`] : []),
   `tokens per finished run: ${!tokens.length ? 'none finished yet' : [...new Set([Math.min(...tokens), Math.max(...tokens)])].map((t) => t.toLocaleString('en-US')).join('–')}`,
-  `machine of this invocation: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; sweeps run with --jobs ${values.jobs}${values.procs ? ` --procs ${values.procs}` : ''}`,
+  `machine of this invocation: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${values['report-only'] ? 'report only (nothing trained by it)' : `sweeps run with --jobs ${values.jobs}${values.procs ? ` --procs ${values.procs}` : ''}`}`,
 ];
 const meta = { setup, generated: new Date().toISOString(), command };
 mkdirSync(reportDir, { recursive: true });

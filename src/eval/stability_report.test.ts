@@ -60,7 +60,7 @@ test('report and twin: every planned run once, missing ones counted and named', 
   assert.deepEqual(rr.map((r) => r.status), ['completed', 'completed', 'completed', 'completed', 'completed', 'interrupted', 'missing', 'not started']);
   const meta = { setup: ['2 cores'], generated: 'now', command: 'npm run repro:lm-stability' };
   const md = stabilityReport([s, { arch: 'mamba', label: 'Mamba', sweepDir: 'm', recipe: 'r', map: null, figures: [], planned: [{ lr: 1e-3, allow_neg_eigval: false, seed: null }] }], meta);
-  assert.match(md, /\*\*Runs: 5 of 9 finished; 4 missing or unfinished \(1 interrupted, 1 missing, 2 not started\)\. Re-run `npm run repro:lm-stability`/);
+  assert.match(md, /\*\*Runs: 5 of 9 finished; 4 missing or unfinished \(1 interrupted, 1 missing, 2 not started\)\. Re-run `npm run repro:lm-stability` to run or continue them/);
   assert.match(md, /## DeltaNet\n\nSweep folder `checkpoints\/lm-stability\/deltanet` .*; 5 of 8 runs finished\./);
   assert.match(md, /## Mamba\n\nSweep folder `m` \(recipe r\); 0 of 1 runs finished\.\n\nNot started yet\./);
   assert.match(md, /\| \[0,1\] \| 1e-3 \| 1234 \| completed \| stable \| 2,048,000 \| 150 \| 1\.5000 \| 60 \| 1\.2000 \| 20 \| 1 \| 0 \| 0 \| 3 \| 0\.00% \| 11\.7 \| 3,000 \|/);

@@ -176,7 +176,7 @@ export function stabilityReport(sweeps: ArchSweep[], meta: ReportMeta): string {
     'at one learning rate; these runs are orders of magnitude smaller, so they test stability and the direction',
     'of the code/math effect at small scale, not the paper\'s numbers.',
     '',
-    `**Runs: ${done} of ${all.length} finished${missing.length ? `; ${missing.length} missing or unfinished (${summarize(missing)}). Re-run \`${meta.command}\` to continue them; this report is rebuilt from whatever has finished` : ''}.**`,
+    `**Runs: ${done} of ${all.length} finished${missing.length ? `; ${missing.length} missing or unfinished (${summarize(missing)}). Re-run \`${meta.command}\` to run or continue them; this report is rebuilt from whatever has finished` : ''}.**`,
     '',
     '## Setup',
     '',
