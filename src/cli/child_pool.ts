@@ -24,6 +24,7 @@ export interface ChildEnd {
   stdout: string;
 }
 
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137, SIGHUP: 129 };
 
 /** Splits a stream into lines, calling `line` for each complete one (and the rest at the end). */
@@ -72,7 +73,8 @@ export async function runPool(
     running.set(job, child);
     hooks.onStart?.(job);
     let stdout = '';
-    const log = (l: string) => appendFileSync(job.logFile, l + '\n');
+    // The log file gets plain text: ranks under mpirun write to a pty, so their logger colours its lines.
+    const log = (l: string) => appendFileSync(job.logFile, l.replace(ANSI, '') + '\n');
     lines(child.stdout!, (l) => { stdout += l + '\n'; log(l); });
     lines(child.stderr!, (l) => { log(l); echo(`[${job.name}] ${l}`); });
     let ended = false;
