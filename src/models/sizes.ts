@@ -17,39 +17,20 @@ export interface SizeEntry {
 /**
  * The named model sizes. `340m` is fla/flame's delta_net_340M (D 1024, 24 layers, 8 heads of 128) and `370m`
  * is mamba-370m (D 1024, 48 layers); Mamba layers carry no MLP, so its layer count is doubled at equal width.
+ * Both architectures share the width D; Mamba's d_state is 16 throughout.
  */
-export const MODEL_SIZES: Record<string, SizeEntry> = {
-  tiny: {
-    description: 'tests: D 64, 2 layers',
-    vocab_size: 512,
-    deltanet: { hidden_size: 64, num_hidden_layers: 2, num_heads: 2 },
-    mamba: { hidden_size: 64, num_hidden_layers: 2, state_size: 16 },
-  },
-  small: {
-    description: 'CPU runs: D 384, ≈ 17M (DeltaNet, 6 layers) / 15M (Mamba, 12 layers) parameters at vocab 8192',
-    vocab_size: 8192,
-    deltanet: { hidden_size: 384, num_hidden_layers: 6, num_heads: 6 },
-    mamba: { hidden_size: 384, num_hidden_layers: 12, state_size: 16 },
-  },
-  '125m': {
-    description: 'GPT-2-small scale: D 768, 12 layers (DeltaNet, 12 heads) / 24 layers (Mamba)',
-    vocab_size: 32000,
-    deltanet: { hidden_size: 768, num_hidden_layers: 12, num_heads: 12 },
-    mamba: { hidden_size: 768, num_hidden_layers: 24, state_size: 16 },
-  },
-  '340m': {
-    description: "the paper's DeltaNet LM shape (fla-org/flame delta_net_340M): D 1024, 24 layers, 8 heads",
-    vocab_size: 32000,
-    deltanet: { hidden_size: 1024, num_hidden_layers: 24, num_heads: 8 },
-    mamba: { hidden_size: 1024, num_hidden_layers: 48, state_size: 16 },
-  },
-  '370m': {
-    description: "the paper's Mamba LM shape (mamba-370m): D 1024, 48 layers, d_state 16",
-    vocab_size: 32000,
-    deltanet: { hidden_size: 1024, num_hidden_layers: 24, num_heads: 8 },
-    mamba: { hidden_size: 1024, num_hidden_layers: 48, state_size: 16 },
-  },
-};
+export const MODEL_SIZES: Record<string, SizeEntry> = Object.fromEntries(([
+  // name, description, vocab_size, D, DeltaNet layers, DeltaNet heads, Mamba layers
+  ['tiny', 'tests: D 64, 2 layers', 512, 64, 2, 2, 2],
+  ['small', 'CPU runs: D 384, ≈ 17M (DeltaNet, 6 layers) / 15M (Mamba, 12 layers) parameters at vocab 8192', 8192, 384, 6, 6, 12],
+  ['125m', 'GPT-2-small scale: D 768, 12 layers (DeltaNet, 12 heads) / 24 layers (Mamba)', 32000, 768, 12, 12, 24],
+  ['340m', "the paper's DeltaNet LM shape (fla-org/flame delta_net_340M): D 1024, 24 layers, 8 heads", 32000, 1024, 24, 8, 48],
+  ['370m', "the paper's Mamba LM shape (mamba-370m): D 1024, 48 layers, d_state 16", 32000, 1024, 24, 8, 48],
+] as const).map(([name, description, vocab_size, hidden_size, dnLayers, num_heads, mambaLayers]) => [name, {
+  description, vocab_size,
+  deltanet: { hidden_size, num_hidden_layers: dnLayers, num_heads },
+  mamba: { hidden_size, num_hidden_layers: mambaLayers, state_size: 16 },
+}]));
 
 const ARCH_NAME: Record<ModelKind, string> = { deltanet: 'DeltaNet', mamba: 'Mamba' };
 
