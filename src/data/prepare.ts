@@ -153,7 +153,7 @@ async function spillDomain(tmp: string, domain: string, key: string, docs: Async
   return { state: { key, documents, skipped: skipped.count, splits }, stats: spiller.stats };
 }
 
-/** The first `capBytes` of a split in stored order, from its runs (being built) or its text shards (up to date). */
+/** A split's texts in stored order, from its sorted runs (being built) or its text shards (up to date). */
 async function* splitTexts(dir: string, src: { tmp: string; state: SpillState } | DomainEntry, s: Split): AsyncGenerator<string> {
   if ('state' in src) {
     const m = new RunMerger(src.tmp, src.state.splits[s].runs);
