@@ -22,13 +22,16 @@ import { asUsage, UsageError } from './errors.ts';
 import { checkModel, checkpointBytes, checkRunDir, clearFailedRun, runDirState } from './preflight.ts';
 import { closingEval } from './closing_eval.ts';
 import { onStopSignals } from './signals.ts';
+import { coreCount, mpirunWorks, planProcs, underMpi } from './spread.ts';
+import { runMpirun } from './launch.ts';
+import { mpirunCommand } from '../parallel/launch.ts';
 
 const CONFIG_KEY = /^--(name|out_dir|backend|(model|data|train|eval|checkpoint|log)\.[A-Za-z0-9_.]+)=/;
 
 export const trainCommand: Command = {
   name: 'train',
   summary: 'pretrain a model from a recipe (recipes/*.toml), with exact resume',
-  usage: `Usage: lrnn train RECIPE [--section.key=value …] [--no-prepare] [--verify] [--json]
+  usage: `Usage: lrnn train RECIPE [--section.key=value …] [--procs N|auto] [--no-prepare] [--verify] [--json]
        lrnn train --resume RUN_DIR [--section.key=value …]
 
 RECIPE is a file or a name in recipes/ (tiny, default, deltanet-small, deltanet-small-negeig, mamba-small,
@@ -39,6 +42,10 @@ metrics.jsonl (one JSON line per step: the contract of 'lrnn compare'), train.lo
 checkpoint-<step>/ folders (docs/checkpoint-format.md; keep_last newest plus checkpoint-best).
 When the default data.dir (data/lrnn-mix) has no dataset, the built-in text+code+math mix is prepared first
 (unless --no-prepare); any other data.dir must hold a dataset already ('lrnn prepare --out DIR').
+By default the run uses every core: as N data-parallel MPI ranks (N the largest divisor of train.batch_size
+not above the core count) that share each batch (train.split_batch_over_ranks), so it takes the same
+steps as one process would, or, without MPI, one process with a BLAS thread per core. --procs 1 (or
+LRNN_PROCS=1) pins one process and one thread; --procs N asks for N ranks.
 Every shard the run reads must have the size its manifest.json records; --verify also checks each one's
 sha256 (a full read) before the first step.
 Before the first step the recipe is checked against the data and the machine (vocab_size not below the
@@ -59,6 +66,7 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       resume: { type: 'string' },
       'no-prepare': { type: 'boolean' },
       verify: { type: 'boolean' },
+      procs: { type: 'string' },
     }, true);
     if (positionals.length > 1) throw new UsageError(`expected one RECIPE, got ${positionals.join(' ')}`);
     if (!values.resume && positionals.length === 0) throw new UsageError('missing RECIPE (e.g. lrnn train tiny); see lrnn train --help');
@@ -96,24 +104,27 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
       throw e;
     }
 
+    // --- every core (spread.ts): this command again as MPI ranks sharing the batch, unless it is a rank already.
+    // One BLAS thread per rank: a busy second core makes 2-thread BLAS slower than 1 (measured 90 vs 121
+    // GFLOP/s). LRNN_BLAS_THREADS=N overrides.
+    let blasThreads = 1;
+    if (!underMpi()) {
+      const { mpiAvailable } = await import('../parallel/mpi.ts');
+      const plan = planProcs(values.procs, config.train.batch_size, coreCount(), mpiAvailable() && mpirunWorks());
+      if (plan.ranks > 1) {
+        if (!values.resume) await ensureData(config, !!values['no-prepare']); // before the ranks start, so none waits on it
+        const { cmd, args, env } = mpirunCommand({ nproc: plan.ranks, command: ['train', ...argv, '--train.split_batch_over_ranks=true'] });
+        process.stderr.write(`lrnn train: ${plan.why}; --procs 1 runs one process\n`);
+        return await runMpirun(cmd, args, env, 'lrnn train');
+      }
+      blasThreads = plan.blasThreads;
+    }
     const { initBackend } = await import('../backend/index.ts');
-    // One BLAS thread per process: scale out with ranks (lrnn launch), one per core. A busy second core makes
-    // 2-thread BLAS slower than 1 (measured 90 vs 121 GFLOP/s). LRNN_BLAS_THREADS=N overrides.
     const { getWorld } = await import('../parallel/mpi.ts');
     const world = getWorld();
     const main = world.rank === 0;
-    await initBackend({ backend: config.backend, blasThreads: Number(process.env.LRNN_BLAS_THREADS ?? 1) });
-    if (main && !values.resume && !existsSync(path.join(config.data.dir, 'manifest.json'))) {
-      // Only the default folder is prepared implicitly: a mistyped data.dir must not download corpora and
-      // write hundreds of MB somewhere unexpected.
-      if (values['no-prepare'] || path.resolve(config.data.dir) !== path.resolve('data/lrnn-mix')) {
-        throw new UsageError(`data.dir: '${config.data.dir}' has no manifest.json (no prepared dataset there): run 'lrnn prepare --out ${config.data.dir}' first${values['no-prepare'] ? '' : ' (lrnn train prepares only the default data/lrnn-mix by itself)'}`);
-      }
-      const { prepareDataset } = await import('../data/index.ts');
-      process.stderr.write(`lrnn train: ${config.data.dir} has no dataset; preparing the built-in text+code+math mix (once)\n`);
-      const rep = await prepareDataset({ out: config.data.dir, log: (m) => process.stderr.write(`prepare: ${m}\n`) });
-      if (rep.errors.length) throw new Error(`preparing ${config.data.dir} failed:\n  ${rep.errors.join('\n  ')}`);
-    }
+    await initBackend({ backend: config.backend, blasThreads: Number(process.env.LRNN_BLAS_THREADS ?? blasThreads) });
+    if (main && !values.resume) await ensureData(config, !!values['no-prepare']);
     let run, modelConfig;
     try {
       if (world.size > 1) world.barrier(); // rank 0 may have been preparing the data
@@ -219,6 +230,22 @@ one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 ba
     return interrupted;
   },
 };
+
+/**
+ * Prepares the built-in mix when the run's data.dir is the default data/lrnn-mix and holds no dataset yet.
+ * Only the default folder is prepared implicitly: a mistyped data.dir must not download corpora and write
+ * hundreds of MB somewhere unexpected.
+ */
+async function ensureData(config: RunConfig, noPrepare: boolean): Promise<void> {
+  if (existsSync(path.join(config.data.dir, 'manifest.json'))) return;
+  if (noPrepare || path.resolve(config.data.dir) !== path.resolve('data/lrnn-mix')) {
+    throw new UsageError(`data.dir: '${config.data.dir}' has no manifest.json (no prepared dataset there): run 'lrnn prepare --out ${config.data.dir}' first${noPrepare ? '' : ' (lrnn train prepares only the default data/lrnn-mix by itself)'}`);
+  }
+  const { prepareDataset } = await import('../data/index.ts');
+  process.stderr.write(`lrnn train: ${config.data.dir} has no dataset; preparing the built-in text+code+math mix (once)\n`);
+  const rep = await prepareDataset({ out: config.data.dir, log: (m) => process.stderr.write(`prepare: ${m}\n`) });
+  if (rep.errors.length) throw new Error(`preparing ${config.data.dir} failed:\n  ${rep.errors.join('\n  ')}`);
+}
 
 /** Test hook LRNN_TEST_HANG_AT=RANK:STEP — that rank stalls after that step (the watchdog test). */
 function parseHangHook(v: string | undefined): { rank: number; step: number } | null {
