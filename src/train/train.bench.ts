@@ -47,6 +47,18 @@ async function trainBench(recipe: string): Promise<BenchResult> {
     tf.dispose([value, grads]);
   };
   const t = await timeMs(step, 3, 1);
+  // Saved activations: the tensor bytes the forward pass leaves alive for the backward pass (every tensor
+  // made inside variableGrads' forward stays on the tape until the gradients are taken).
+  let activationBytes = 0;
+  {
+    const before = tf.memory().numBytes;
+    const { value, grads } = tf.variableGrads(() => {
+      const loss = model.loss(tokens);
+      activationBytes = tf.memory().numBytes - before;
+      return loss;
+    }, vars);
+    tf.dispose([value, grads]);
+  }
   // Where one profiled step spends its kernel time: recurrent kernels (delta rule / selective scan, forward
   // and backward) and the top kernels by name.
   const prof = await tf.profile(step);
@@ -65,6 +77,8 @@ async function trainBench(recipe: string): Promise<BenchResult> {
     .map(([name, e]) => ({ name, ms: +e.ms.toFixed(1), share: all > 0 ? +(e.ms / all).toFixed(3) : null, calls: e.calls }));
   // Parameters + gradients + AdamW m and v, float32: the floor of a step's memory before activations.
   const stateBytes = 4 * 4 * model.numParameters();
+  // maxRSS is the process's peak so far (KiB on Linux): with --only train.<one> it is this model's step.
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   // Matmul parameters: every rank-2 weight but embeddings and A_log (+ the tied head, which reuses the embedding).
   let pMm = 0;
   for (const [n, v] of model.params) if (v.rank === 2 && !/embed|A_log/.test(n)) pMm += v.size;
@@ -78,8 +92,10 @@ async function trainBench(recipe: string): Promise<BenchResult> {
     matmul_gflops: +gflops.toFixed(2), sgemm_peak_gflops: +peak.toFixed(1), mfu: +(gflops / peak).toFixed(3),
     recurrent_kernel_share: all > 0 ? +(recurrent / all).toFixed(3) : null, backend: tf.getBackend(),
     kernels_per_step: prof.kernels.length, kernel_ms: +all.toFixed(1), top_kernels: top,
-    // maxRSS is the process's peak so far (KiB on Linux): with --only train.<one> it is this model's step.
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), train_state_mb: Math.round(stateBytes / 2 ** 20),
+    peak_rss_mb: peakRssMb, train_state_mb: Math.round(stateBytes / 2 ** 20),
+    activations_mb: Math.round(activationBytes / 2 ** 20),
+    // The issue's memory bound: a step should need at most about twice (state + saved activations).
+    rss_over_state_and_activations: +(peakRssMb / ((stateBytes + activationBytes) / 2 ** 20)).toFixed(2),
     profiled_new_tensors: prof.newTensors, profiled_peak_bytes_mb: Math.round(prof.peakBytes / 2 ** 20),
   };
   tokens.dispose();
