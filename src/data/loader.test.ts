@@ -2,7 +2,7 @@
 // uninterrupted stream, ranks split every sequence exactly once, domain weights, on-the-fly tokenisation,
 // eval windows, and a damaged shard is an error naming the file.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -121,6 +121,20 @@ test('eval windows cover the split once with stride T; ranks take alternate wind
   const r1: number[] = [];
   for await (const w of openEvalStream({ dir, domain: 'more', seqLen: T, rank: 1, worldSize: 2 })) r1.push(w.index);
   assert.deepEqual(r1, wins.map((_, i) => i).filter((i) => i % 2 === 1));
+});
+
+test('opened directly, the train loader refuses a train shard whose size differs from the manifest', async () => {
+  // A copy, so the other tests keep an intact dataset.
+  const copy = path.join(tmp, 'wrong-size');
+  cpSync(dir, copy, { recursive: true });
+  const m = readManifest(copy)!;
+  const sh = m.domains.prose!.splits.train.tokenShards![0]!;
+  const file = path.join(copy, sh.file);
+  appendFileSync(file, Buffer.alloc(7));
+  await assert.rejects(openTrainStream({ dir: copy, domains: { prose: 1 }, seqLen: 8, batchSize: 2 }), (e: Error) => e.name === 'DatasetIntegrityError' && e.message.includes(file) && e.message.includes(`${sh.bytes + 7} bytes, the manifest says ${sh.bytes}`));
+  // verified: true is the caller's word that it has checked (openRunData, lrnn eval): the loader does not stat again.
+  const s = await openTrainStream({ dir: copy, domains: { prose: 1 }, seqLen: 8, batchSize: 2, verified: true });
+  await s.close();
 });
 
 test('a truncated token shard stops the loader with an error naming the file', async () => {

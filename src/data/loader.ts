@@ -50,6 +50,11 @@ export interface TrainStreamOptions {
   prefetch?: number;
   /** Tokenise text shards on the fly with this tokenizer (default: read the pre-tokenised shards). */
   tokenizer?: TextTokenizer | string;
+  /**
+   * The caller has already checked these shards against the manifest (sizes or sha256, as openRunData
+   * does for a run), so the loader skips its own size check. Default false: a direct user is always checked.
+   */
+  verified?: boolean;
 }
 
 export interface TrainBatch {
@@ -120,7 +125,7 @@ export async function openTrainStream(opts: TrainStreamOptions): Promise<TrainSt
   if (names.length === 0) throw new Error('loader: no domain has a positive weight');
   for (const d of names) if (!m.domains[d]) throw new Error(`${opts.dir}: no domain '${d}' (have: ${Object.keys(m.domains).join(', ') || 'none'})`);
   const split = opts.split ?? 'train';
-  checkShardSizes(opts.dir, shardsOf(m, names, [split]));
+  if (!opts.verified) checkShardSizes(opts.dir, shardsOf(m, names, [split]));
   const total = names.reduce((a, d) => a + weights[d]!, 0);
   const cum = names.map((_, i) => names.slice(0, i + 1).reduce((a, d) => a + weights[d]!, 0) / total);
   let tokenizer: TextTokenizer | undefined;
@@ -229,6 +234,8 @@ export interface EvalStreamOptions {
   tokenizer?: TextTokenizer | string;
   /** Stop after this many windows (all ranks together). */
   maxWindows?: number;
+  /** As TrainStreamOptions.verified: the caller has checked the split's shards, so the loader does not re-stat them. */
+  verified?: boolean;
 }
 
 /**
@@ -240,7 +247,7 @@ export async function* openEvalStream(opts: EvalStreamOptions): AsyncGenerator<{
   const m = resolveDataset(opts.dir);
   const entry = m.domains[opts.domain];
   if (!entry) throw new Error(`${opts.dir}: no domain '${opts.domain}' (have: ${Object.keys(m.domains).join(', ')})`);
-  checkShardSizes(opts.dir, shardsOf(m, [opts.domain], [opts.split ?? 'validation']));
+  if (!opts.verified) checkShardSizes(opts.dir, shardsOf(m, [opts.domain], [opts.split ?? 'validation']));
   const tokenizer = typeof opts.tokenizer === 'string' ? loadTokenizer(opts.tokenizer) : opts.tokenizer;
   const eosId = tokenizer ? tokenizer.eosId : m.tokenizer?.eosId ?? -1;
   const T = opts.seqLen;

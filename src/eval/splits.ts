@@ -46,14 +46,15 @@ export async function preparedSplitStream(dir: string, domain: string, subset: S
   if (!m) throw new Error(`${dir}: no manifest.json — prepare the data first ('lrnn prepare --out ${dir}') or pass --data FILE`);
   if (!m.domains[domain]) throw new Error(`${path.join(dir, 'manifest.json')}: no domain '${domain}' (have: ${Object.keys(m.domains).join(', ') || 'none'})`);
   // A reported number must come from the data the manifest describes: the split's shards are small, so
-  // their sha256 is checked every time (a shard overwritten in place keeps its size).
+  // their sha256 is checked every time (a shard overwritten in place keeps its size); that covers the
+  // sizes too, so the loader is told not to re-check them.
   await verifyShardHashes(dir, shardsOf(m, [domain], [subset]));
   const retokenize = !!(opts.tokenizerFile && opts.tokenizer && (!m.tokenizer || m.tokenizer.sha256 !== sha256(opts.tokenizerFile)));
   // One window more than needed, so a split longer than maxTokens is seen to be cut.
   const maxWindows = opts.maxTokens !== undefined ? Math.ceil((opts.maxTokens + 1) / CHUNK) + 1 : undefined;
   const parts: Int32Array[] = [];
   let total = 0;
-  for await (const w of openEvalStream({ dir, domain, split: subset, seqLen: CHUNK, ...(retokenize ? { tokenizer: opts.tokenizer! } : {}), ...(maxWindows !== undefined ? { maxWindows } : {}) })) {
+  for await (const w of openEvalStream({ dir, domain, split: subset, seqLen: CHUNK, verified: true, ...(retokenize ? { tokenizer: opts.tokenizer! } : {}), ...(maxWindows !== undefined ? { maxWindows } : {}) })) {
     // Window i holds stream tokens [i·CHUNK, i·CHUNK + CHUNK]; its first token is the previous window's last.
     const part = parts.length === 0 ? w.tokens : w.tokens.subarray(1);
     parts.push(part);

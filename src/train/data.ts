@@ -35,7 +35,8 @@ export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { 
     for (const d of list) if (!m.domains[d]) throw new DataConfigError(`${key}: '${d}' is not a domain of ${dir} (have: ${Object.keys(m.domains).join(', ')})`);
   }
   // Every shard the run will read (train split of its domains, validation split of its eval splits) is
-  // checked before the first step: sizes always, sha256 with verify.
+  // checked before the first step: sizes always, sha256 with verify. The loader opens below are told so
+  // (verified), so each shard is stat-checked once.
   const used = [...shardsOf(m, cfg.data.domains, ['train']), ...shardsOf(m, cfg.eval.splits, ['validation'])];
   if (check.verify) await verifyShardHashes(dir, used, check.onVerify);
   else checkShardSizes(dir, used);
@@ -45,7 +46,7 @@ export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { 
   const T = cfg.data.seq_len, B = cfg.train.batch_size;
   const rankB = rankBatchSize(cfg.train, shard.worldSize);
   const loaderCursor = cursor?.loader as LoaderCursor | undefined;
-  const stream = await openTrainStream({ dir, domains: weights, seqLen: T, batchSize: rankB, seed: cfg.train.seed, ...shard, ...(loaderCursor ? { cursor: loaderCursor } : {}) });
+  const stream = await openTrainStream({ dir, domains: weights, seqLen: T, batchSize: rankB, seed: cfg.train.seed, verified: true, ...shard, ...(loaderCursor ? { cursor: loaderCursor } : {}) });
   const source = path.basename(path.resolve(dir));
   const data: BatchSource = {
     async next(): Promise<TokenBatch> {
@@ -70,7 +71,7 @@ export async function openRunData(cfg: RunConfig, cursor?: DataCursor, shard: { 
         // Full-length windows only, grouped B at a time: the same fixed batches at every evaluation.
         list = [];
         let rows: Int32Array[] = [];
-        for await (const w of openEvalStream({ dir, domain: split, seqLen: T, maxWindows: maxBatches * B + 1 })) {
+        for await (const w of openEvalStream({ dir, domain: split, seqLen: T, maxWindows: maxBatches * B + 1, verified: true })) {
           if (w.tokens.length !== T + 1) continue;
           rows.push(w.tokens);
           if (rows.length === B) {
