@@ -10,6 +10,7 @@ import { resolveCheckpointDir, trainerFacts } from '../eval/evaluate.ts';
 import { type EvalResultFile, evalTable, resultJson, writeEvalResult } from '../eval/results.ts';
 import { preparedSplitStream, type SplitStream, userFileStream } from '../eval/splits.ts';
 import { readConfig, TOKENIZER_FILE } from '../models/checkpoint.ts';
+import type { ModelConfig } from '../models/config.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import { loadTokenizer } from '../tokenizer/tokenizer_json.ts';
 import { type Command, numberFlag, parseFlags } from './command.ts';
@@ -65,8 +66,9 @@ SIGTERM stops at once (130/143) and writes nothing (the result file is written a
     const splitNames = values.splits !== undefined ? values.splits.split(',').map((s) => s.trim()).filter(Boolean) : values.data ? [] : DEFAULT_SPLITS;
     if (values.splits !== undefined && splitNames.length === 0) throw new UsageError('--splits: expected a comma-separated list such as text,code,math');
 
+    let config: ModelConfig;
     try {
-      readConfig(dir); // a bad config.json fails before any data is read
+      config = readConfig(dir); // a bad config.json fails before any data is read; evaluateCheckpoint reuses it
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -102,7 +104,7 @@ SIGTERM stops at once (130/143) and writes nothing (the result file is written a
     let result: EvalResultFile;
     try {
       result = evaluateCheckpoint(dir, streams, {
-        subset: splitNames.length ? subset : 'files', seqLen, stride, batchSize, buckets, tokenizer, ...(maxTokens !== undefined ? { maxTokens } : {}),
+        config, subset: splitNames.length ? subset : 'files', seqLen, stride, batchSize, buckets, tokenizer, ...(maxTokens !== undefined ? { maxTokens } : {}),
         onSplit: (name, r, s) => { if (process.stderr.isTTY && !values.json) process.stderr.write(`${name}: ${r.tokens} tokens in ${s.toFixed(1)} s\n`); },
       });
     } catch (e) {

@@ -3,6 +3,7 @@
 // checkpoint, data and token budget.
 // Test: node scripts/test.mjs src/eval/eval_cli
 import { loadCheckpoint, readConfig } from '../models/checkpoint.ts';
+import type { ModelConfig } from '../models/config.ts';
 import type { TextTokenizer } from '../tokenizer/bpe.ts';
 import { evaluateStreams, trainerFacts } from './evaluate.ts';
 import type { EvalResultFile, SplitResult } from './results.ts';
@@ -18,13 +19,15 @@ export interface CheckpointEvalOptions {
   maxTokens?: number;
   tokenizer: TextTokenizer | null;
   onSplit?: (name: string, r: SplitResult, seconds: number) => void;
+  /** The checkpoint's config.json, when the caller has already read it (lrnn eval does, to fail fast): not read again. */
+  config?: ModelConfig;
 }
 
 /** Loads the checkpoint at `dir`, scores every stream, and returns the result file's content. */
 export function evaluateCheckpoint(dir: string, streams: SplitStream[], o: CheckpointEvalOptions): EvalResultFile {
-  const config = readConfig(dir);
+  const config = o.config ?? readConfig(dir);
   const facts = trainerFacts(dir);
-  const model = loadCheckpoint(dir);
+  const model = loadCheckpoint(dir, config);
   const parameters = model.numParameters();
   const t0 = performance.now();
   let splits;

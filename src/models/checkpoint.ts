@@ -203,19 +203,18 @@ export function readExact(file: string, specs: ParamSpec[], opts: { ignore?: str
   return out;
 }
 
-/** Reads config.json and model.safetensors of a checkpoint folder. */
-export function readCheckpointWeights(dir: string): { config: ModelConfig; weights: Map<string, HostTensor> } {
-  const config = readConfig(dir);
+/** Reads config.json (unless the caller has already parsed it: `config`) and model.safetensors of a checkpoint folder. */
+export function readCheckpointWeights(dir: string, config: ModelConfig = readConfig(dir)): { config: ModelConfig; weights: Map<string, HostTensor> } {
   // A tied Mamba file that nonetheless stores lm_head.weight is accepted; the tensor is ignored (§7.2).
   const ignore = config.model_type === 'mamba' && config.tie_word_embeddings ? ['lm_head.weight'] : [];
   const weights = readExact(path.join(dir, MODEL_FILE), paramSpecs(config), { ignore });
   return { config, weights };
 }
 
-/** Loads a checkpoint folder as a model (the backend must be initialised). */
-export function loadCheckpoint(dir: string): CausalLM {
-  const { config, weights } = readCheckpointWeights(dir);
-  return buildModel(config, weights);
+/** Loads a checkpoint folder as a model (the backend must be initialised); `config`: its config.json, if already read. */
+export function loadCheckpoint(dir: string, config?: ModelConfig): CausalLM {
+  const r = readCheckpointWeights(dir, config);
+  return buildModel(r.config, r.weights);
 }
 
 /** Reads optimizer.safetensors: moments per parameter; parameters absent from the file start at zero. */
