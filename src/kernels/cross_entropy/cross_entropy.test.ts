@@ -63,6 +63,26 @@ test('agrees with the TF.js composite (logSoftmax) and with central finite diffe
   tf.dispose([zT, yT]);
 });
 
+test('without a gradient tape (evaluation) the loss is bitwise the one computed under a tape', () => {
+  const rows = 9, vocab = 300;
+  const { z, y } = inputs(rows, vocab, 17, 4);
+  const zT = tf.tensor2d(z, [rows, vocab]);
+  const yT = tf.tensor1d(y, 'int32');
+  const plain = tf.tidy(() => softmaxCrossEntropy(zT, yT).dataSync());
+  let taped: Float32Array | null = null;
+  const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => {
+    const l = softmaxCrossEntropy(t as tf.Tensor2D, yT);
+    taped = Float32Array.from(l.dataSync());
+    return tf.sum(l);
+  })(zT);
+  assert.deepEqual(Float32Array.from(plain), taped);
+  const loss64 = new Float64Array(rows), dz64 = new Float64Array(rows * vocab);
+  softmaxXentRef(Float64Array.from(z), y, loss64, dz64, rows, vocab);
+  assertClose('untaped loss', plain, loss64, 1e-6);
+  assertClose('dlogits after an untaped call', grad.dataSync(), dz64, 1e-6);
+  tf.dispose([zT, yT, value, grad]);
+});
+
 test('ignored rows give zero loss and zero gradient; bad labels are rejected with the row', () => {
   const zT = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
   const yT = tf.tensor1d([-100, 2], 'int32');

@@ -9,6 +9,14 @@ import { softmaxXentRef } from './ref.ts';
 export const IGNORE_INDEX = -100;
 
 /**
+ * True while a gradient tape records (inside tf.grad / tf.variableGrads). TF.js's own test; its activeTape
+ * is not one: it stays set after a gradient function throws, until the next successful one.
+ */
+export function recordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
+/**
  * Per-row cross-entropy loss [N] of `logits` [N,V] against `labels` [N] (int32). Rows whose label is
  * `ignoreIndex` (default −100, PyTorch's) contribute 0 loss and 0 gradient. Differentiable w.r.t. logits.
  */
@@ -18,18 +26,21 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, op
   if (labels.dtype !== 'int32') throw new TypeError(`softmaxCrossEntropy: labels must be int32, got ${labels.dtype}`);
   if (labels.shape[0] !== rows) throw new Error(`softmaxCrossEntropy: ${rows} logit rows but ${labels.shape[0]} labels`);
   if (!hasTypedArrayStorage()) return composite(logits, labels, ignoreIndex);
+  // Without a gradient tape (evaluation) nothing will ask for the gradient: skip softmax − onehot, an
+  // [N,V] array as large as the logits. The loss is computed the same way either way.
+  const withGrad = recordingGradients();
   const f = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
     const loss = new Float32Array(rows);
-    const dz = new Float32Array(rows * vocab);
+    const dz = withGrad ? new Float32Array(rows * vocab) : null;
     const addon = native();
     if (addon) addon.softmaxXent(f32(z), i32(labels), loss, dz, ignoreIndex, rows, vocab);
     else softmaxXentRef(f32(z), i32(labels), loss, dz, rows, vocab, ignoreIndex);
-    const dzT = fromF32(dz, [rows, vocab]);
-    save([dzT]);
+    save(dz ? [fromF32(dz, [rows, vocab])] : []);
     return {
       value: fromF32(loss, [rows]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const d = saved[0]!;
+        const d = saved[0];
+        if (!d) throw new Error('softmaxCrossEntropy: gradient of a loss computed outside a gradient tape');
         const out = new Float32Array(rows * vocab);
         if (addon) addon.scaleRows(f32(d), f32(dy), out, rows, vocab);
         else {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeFn } from '../../backend/index.ts';
 import { assertClose, randn, rng } from '../../testing/assert.ts';
 import { softmaxCrossEntropy } from './index.ts';
-import { defaultChunkRows, linearCrossEntropy } from './linear.ts';
+import { defaultChunkRows, linearCrossEntropy, linearCrossEntropyRows } from './linear.ts';
 import { linearXentRef } from './ref.ts';
 
 before(async () => {
@@ -107,6 +107,48 @@ test('chunk size changes nothing beyond float32 rounding; per-row losses match s
   assertClose('per-row loss', rowLoss, rows, 1e-6);
   assert.ok(Math.abs(total - rows.reduce((a, b) => a + b, 0)) <= 1e-5 * total);
   yT.dispose();
+});
+
+// Per-row losses (evaluation's per-token NLL): shapes as above, every variant against the float64 reference
+// and against the composed ops (matMul + softmaxCrossEntropy) it stands in for.
+for (const [N, D, V, chunkRows, ignoreEvery] of [[1, 3, 5, 1, 0], [13, 8, 37, 4, 0], [40, 16, 257, 16, 5], [33, 12, 1000, 7, 4]] as const) {
+  test(`per-row losses (linearCrossEntropyRows): N${N} D${D} V${V}, ${chunkRows}-row chunks`, () => {
+    const { x, w, y } = inputs(N, D, V, N * 5 + V, ignoreEvery);
+    const want = new Float64Array(N);
+    linearXentRef(Float64Array.from(x), Float64Array.from(w), y, N, D, V, { rowLoss: want });
+    const xT = tf.tensor2d(x, [N, D]), wT = tf.tensor2d(w, [V, D]), yT = tf.tensor1d(y, 'int32');
+    const composed = tf.tidy(() => softmaxCrossEntropy(tf.matMul(xT, wT, false, true), yT).dataSync() as Float32Array);
+    for (const variant of hasNative() ? (['native', 'reference', 'composite'] as const) : (['reference', 'composite'] as const)) {
+      const before = tf.memory().numTensors;
+      const rowsT = linearCrossEntropyRows(xT, wT, yT, { chunkRows, variant });
+      assert.deepEqual(rowsT.shape, [N]);
+      const got = rowsT.dataSync() as Float32Array;
+      rowsT.dispose();
+      assert.equal(tf.memory().numTensors, before, `${variant}: no tensors left behind`);
+      assertClose(`${variant} vs float64 reference`, got, want, 1e-6);
+      assertClose(`${variant} vs matMul + softmaxCrossEntropy`, got, composed, 1e-6);
+      for (let n = 0; n < N; ++n) {
+        if (y[n] === -100) assert.equal(got[n], 0, `${variant}: ignored row ${n}`);
+        else assert.ok(Math.abs(got[n]! - composed[n]!) <= 1e-5 * composed[n]!, `${variant} row ${n}: ${got[n]} vs ${composed[n]}`);
+      }
+      // The rows sum to the scalar op's 'sum' loss.
+      const total = tf.tidy(() => linearCrossEntropy(xT, wT, yT, { chunkRows, variant }).dataSync()[0]!);
+      assert.ok(Math.abs(got.reduce((a, b) => a + b, 0) - total) <= 1e-5 * Math.max(1, total), `${variant}: Σ rows vs sum loss ${total}`);
+    }
+    tf.dispose([xT, wT, yT]);
+  });
+}
+
+test('linearCrossEntropyRows is forward only: under a gradient tape it says to use linearCrossEntropy', () => {
+  const x = tf.tensor2d([[1, 2], [3, 4]]), w = tf.tensor2d([[1, 0], [0, 1], [1, 1]]), y = tf.tensor1d([0, 2], 'int32');
+  assert.throws(() => tf.grad((a: tf.Tensor) => tf.sum(linearCrossEntropyRows(a as tf.Tensor2D, w, y)))(x), /forward only .*use linearCrossEntropy/);
+  // A gradient function that threw leaves TF.js's activeTape set; evaluation afterwards must still run.
+  const after = linearCrossEntropyRows(x, w, y);
+  assert.ok(Math.abs(after.dataSync()[1]! - (Math.log(Math.exp(3) + Math.exp(4) + Math.exp(7)) - 7)) < 1e-5);
+  after.dispose();
+  assert.throws(() => linearCrossEntropyRows(x, w, tf.tensor1d([0, 3], 'int32'), { variant: 'reference' }), /label 3 at row 1/);
+  assert.throws(() => linearCrossEntropyRows(x, w, tf.tensor1d([0], 'int32')), /linearCrossEntropyRows: 2 rows but labels are \[1\]/);
+  tf.dispose([x, w, y]);
 });
 
 test('bad labels are rejected naming the row; shapes are checked; default chunk bounds the logits', () => {

@@ -5,7 +5,7 @@
 // Math: README.md. N rows (tokens), D features, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
 import { f32, fromF32, hasTypedArrayStorage, i32, nativeFn } from '../../backend/index.ts';
-import { IGNORE_INDEX, softmaxCrossEntropy } from './index.ts';
+import { IGNORE_INDEX, recordingGradients, softmaxCrossEntropy } from './index.ts';
 import { linearXentRef } from './ref.ts';
 
 export type LinearCrossEntropyVariant = 'auto' | 'native' | 'reference' | 'composite';
@@ -43,22 +43,28 @@ function resolveVariant(v: LinearCrossEntropyVariant | undefined): Exclude<Linea
   return v;
 }
 
+/** Shapes, dtypes and chunk size checked once for both entry points; [N, D, V] and the chunk. */
+function checkArgs(op: string, x: tf.Tensor2D, weight: tf.Tensor2D | tf.Variable, labels: tf.Tensor1D, chunk: number | undefined): { N: number; D: number; V: number; chunkRows: number } {
+  if (x.rank !== 2 || weight.rank !== 2) throw new Error(`${op}: x must be [N,D] and weight [V,D], got [${x.shape}] and [${weight.shape}]`);
+  const [N, D] = x.shape;
+  const V = weight.shape[0]!;
+  if (weight.shape[1] !== D) throw new Error(`${op}: x has ${D} features but weight is [${weight.shape}]`);
+  if (x.dtype !== 'float32' || weight.dtype !== 'float32') throw new TypeError(`${op}: x and weight must be float32, got ${x.dtype} and ${weight.dtype}`);
+  if (labels.dtype !== 'int32') throw new TypeError(`${op}: labels must be int32, got ${labels.dtype}`);
+  if (labels.rank !== 1 || labels.shape[0] !== N) throw new Error(`${op}: ${N} rows but labels are [${labels.shape}]`);
+  const chunkRows = chunk ?? defaultChunkRows(V);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new Error(`${op}: chunkRows must be a positive integer, got ${chunkRows}`);
+  return { N, D, V, chunkRows };
+}
+
 /**
  * scale · Σ_n CE(x[n] · Wᵀ, labels[n]) for x [N,D], weight [V,D] (PyTorch's [out, in] layout) and int32
  * labels [N]; scale = 1 ('sum') or 1/N ('mean'). Differentiable w.r.t. x and weight.
  */
 export function linearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D | tf.Variable, labels: tf.Tensor1D, opts: LinearCrossEntropyOptions = {}): tf.Scalar {
-  if (x.rank !== 2 || weight.rank !== 2) throw new Error(`linearCrossEntropy: x must be [N,D] and weight [V,D], got [${x.shape}] and [${weight.shape}]`);
-  const [N, D] = x.shape;
-  const V = weight.shape[0]!;
-  if (weight.shape[1] !== D) throw new Error(`linearCrossEntropy: x has ${D} features but weight is [${weight.shape}]`);
-  if (x.dtype !== 'float32' || weight.dtype !== 'float32') throw new TypeError(`linearCrossEntropy: x and weight must be float32, got ${x.dtype} and ${weight.dtype}`);
-  if (labels.dtype !== 'int32') throw new TypeError(`linearCrossEntropy: labels must be int32, got ${labels.dtype}`);
-  if (labels.rank !== 1 || labels.shape[0] !== N) throw new Error(`linearCrossEntropy: ${N} rows but labels are [${labels.shape}]`);
+  const { N, D, V, chunkRows } = checkArgs('linearCrossEntropy', x, weight, labels, opts.chunkRows);
   const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
   const scale = opts.reduction === 'mean' ? 1 / N : 1;
-  const chunkRows = opts.chunkRows ?? defaultChunkRows(V);
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new Error(`linearCrossEntropy: chunkRows must be a positive integer, got ${chunkRows}`);
   const variant = resolveVariant(opts.variant);
   if (variant === 'composite') {
     return tf.tidy(() => {
@@ -67,7 +73,7 @@ export function linearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D | tf.Vari
     });
   }
   // Gradients come with the loss only when a tape records (training); evaluation pays for the logits alone.
-  const withGrads = tf.engine().state.activeTape != null;
+  const withGrads = recordingGradients();
   const f = tf.customGrad(((xT: tf.Tensor, wT: tf.Tensor) => {
     const gx = withGrads ? new Float32Array(N * D) : null, gw = withGrads ? new Float32Array(V * D) : null;
     const xv = f32(xT), wv = f32(wT), yv = i32(labels);
@@ -92,4 +98,23 @@ export function linearCrossEntropy(x: tf.Tensor2D, weight: tf.Tensor2D | tf.Vari
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   // The named scope is what tf.profile reports for this op (a customGrad has no kernel name of its own).
   return tf.tidy('LinearCrossEntropy', () => f(x, weight) as tf.Scalar);
+}
+
+/**
+ * Per-row losses [N] of the same op, CE(x[n] · Wᵀ, labels[n]) (0 for ignored rows), for evaluation, which
+ * needs each token's NLL (per-position perplexity): the same streamed kernel, its rowLoss output, no N × V
+ * logits. Forward only: under a gradient tape it throws (differentiate linearCrossEntropy instead).
+ */
+export function linearCrossEntropyRows(x: tf.Tensor2D, weight: tf.Tensor2D | tf.Variable, labels: tf.Tensor1D, opts: Omit<LinearCrossEntropyOptions, 'reduction'> = {}): tf.Tensor1D {
+  const op = 'linearCrossEntropyRows';
+  const { N, D, V, chunkRows } = checkArgs(op, x, weight, labels, opts.chunkRows);
+  if (recordingGradients()) throw new Error(`${op}: forward only (no gradient); use linearCrossEntropy for a loss to differentiate`);
+  const ignoreIndex = opts.ignoreIndex ?? IGNORE_INDEX;
+  const variant = resolveVariant(opts.variant);
+  if (variant === 'composite') return tf.tidy(() => softmaxCrossEntropy(tf.matMul(x, weight as tf.Tensor2D, false, true), labels, { ignoreIndex }));
+  const rowLoss = new Float32Array(N);
+  const xv = f32(x), wv = f32(weight), yv = i32(labels);
+  if (variant === 'native') nativeFn<NativeLinearXent>('linearXent')!(xv, wv, yv, N, D, V, ignoreIndex, chunkRows, 1, null, null, rowLoss);
+  else linearXentRef(xv, wv, yv, N, D, V, { ignoreIndex, rowLoss });
+  return tf.tidy('LinearCrossEntropy', () => fromF32(rowLoss, [N]) as tf.Tensor1D);
 }
