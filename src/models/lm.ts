@@ -4,7 +4,7 @@
 // optional per-layer eigenvalue telemetry, and per-layer decoding state for O(1)-memory generation.
 // B batch, T time, D width, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
-import { linearCrossEntropy } from '../kernels/cross_entropy/linear.ts';
+import { linearCrossEntropy, linearCrossEntropyRows } from '../kernels/cross_entropy/linear.ts';
 import { linear } from '../layers/linear.ts';
 import type { Params } from '../layers/params.ts';
 import { type ModelConfig, paramSpecs } from './config.ts';
@@ -110,6 +110,23 @@ export abstract class CausalLM {
       const { input, weight } = this.headParts(r.h);
       const D = input.shape[2];
       return linearCrossEntropy(tf.reshape(input, [-1, D]) as tf.Tensor2D, weight, targets, { reduction: 'mean' });
+    });
+  }
+
+  /**
+   * Next-token NLL of every position [B·T] (row-major, position t of row b at b·T + t) for tokens [B,T+1],
+   * for evaluation: the loss of forward()'s logits per token up to float32 rounding, from the same streamed
+   * head + cross-entropy op as loss() (linearCrossEntropyRows), so the B·T × V logits are never held.
+   * Forward only (not differentiable).
+   */
+  tokenLosses(tokens: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const [B, T1] = tokens.shape;
+      if (T1 < 2) throw new Error(`tokenLosses needs at least 2 tokens per row, got [${tokens.shape}]`);
+      const inputs = tf.slice(tokens, [0, 0], [B, T1 - 1]);
+      const targets = tf.reshape(tf.slice(tokens, [0, 1], [B, T1 - 1]), [-1]) as tf.Tensor1D;
+      const { input, weight } = this.headParts(this.run(inputs, undefined, false, false).h);
+      return linearCrossEntropyRows(tf.reshape(input, [-1, input.shape[2]]) as tf.Tensor2D, weight, targets);
     });
   }
 
