@@ -35,8 +35,52 @@ export interface StabilityRules {
 
 export const DEFAULT_RULES: StabilityRules = { maxSpikes: 2, lateRise: 0.1, degrade: 0.1 };
 
-/** One run of the sweep, in the shape of eval/reports/lm-stability.json (plus what the map needs). */
-export interface MapRun {
+/**
+ * What a run's row carries both here (MapRun, stability.json) and in the lm-stability report's twin
+ * (ReportRun in stability_report.ts, eval/reports/lm-stability.json): one list, so the two cannot drift.
+ */
+export interface RunMeasures {
+  seed: number | null;
+  tokens_seen: number | null;
+  /** completed / stopped_nonfinite / interrupted / failed / incomplete (no done record yet) / missing; the report adds 'not started'. */
+  status: string;
+  verdict: Verdict | null;
+  /** Why the verdict is not 'stable' (empty when it is). */
+  why: string[];
+  final_val_loss: Record<string, number | null>;
+  best_val_loss: Record<string, number | null>;
+  test_ppl: Record<string, number | null>;
+  test_bpb: Record<string, number | null>;
+  nonfinite_count: number | null;
+  spike_count: number | null;
+  grad_norm_max: number | null;
+  grad_norm_p99: number | null;
+  tokens_per_s: number | null;
+  /** Seconds of training and evaluation, summed over the run's steps and evaluations (resumes included). */
+  train_wall_s: number | null;
+  /** Parameter count, from the run's train.log 'starting' line. */
+  params: number | null;
+}
+
+/** The measures of a run with no metrics yet (not started, missing, failed before its first step). */
+export function emptyMeasures(status: string): RunMeasures {
+  return {
+    seed: null, tokens_seen: null, status, verdict: null, why: [], final_val_loss: {}, best_val_loss: {}, test_ppl: {}, test_bpb: {},
+    nonfinite_count: null, spike_count: null, grad_norm_max: null, grad_norm_p99: null, tokens_per_s: null, train_wall_s: null, params: null,
+  };
+}
+
+/** Only the RunMeasures fields of a row (a MapRun carries more). */
+export function measuresOf(r: RunMeasures): RunMeasures {
+  return {
+    seed: r.seed, tokens_seen: r.tokens_seen, status: r.status, verdict: r.verdict, why: r.why, final_val_loss: r.final_val_loss, best_val_loss: r.best_val_loss,
+    test_ppl: r.test_ppl, test_bpb: r.test_bpb, nonfinite_count: r.nonfinite_count, spike_count: r.spike_count, grad_norm_max: r.grad_norm_max,
+    grad_norm_p99: r.grad_norm_p99, tokens_per_s: r.tokens_per_s, train_wall_s: r.train_wall_s, params: r.params,
+  };
+}
+
+/** One run of the sweep: the shared measures plus what the map needs. */
+export interface MapRun extends RunMeasures {
   name: string;
   dir: string;
   setting: string;
@@ -45,40 +89,20 @@ export interface MapRun {
   arch: string | null;
   allow_neg_eigval: boolean | null;
   lr: number | null;
-  seed: number | null;
   steps: number | null;
   /** train.steps of the recipe, for "how far along". */
   steps_planned: number | null;
-  tokens_seen: number | null;
-  /** completed / stopped_nonfinite / interrupted / failed / incomplete (no done record yet) / missing. */
-  status: string;
   finished: boolean;
-  verdict: Verdict | null;
-  /** Why the verdict is not 'stable' (empty when it is). */
-  why: string[];
   degraded: boolean;
-  final_val_loss: Record<string, number | null>;
-  best_val_loss: Record<string, number | null>;
   /** Mean over splits of the last evaluation. */
   final_val_loss_mean: number | null;
   best_val_loss_mean: number | null;
-  test_ppl: Record<string, number | null>;
-  test_bpb: Record<string, number | null>;
-  nonfinite_count: number | null;
-  spike_count: number | null;
-  grad_norm_max: number | null;
-  grad_norm_p99: number | null;
   /** Mean training loss of the first and of the last k finite steps (k = 10, or half the steps when fewer). */
   early_train_loss: number | null;
   final_train_loss: number | null;
-  tokens_per_s: number | null;
-  /** Seconds of training and evaluation, summed over the run's steps and evaluations (resumes included). */
-  train_wall_s: number | null;
   eig_kind: 'beta' | 'abar' | null;
   eig_frac_final: number | null;
   eig_frac_max: number | null;
-  /** Parameter count, from the run's train.log 'starting' line. */
-  params: number | null;
 }
 
 export interface SettingMap {
@@ -192,11 +216,9 @@ function mapRun(entry: SweepIndex['runs'][number], runDir: string, data: RunData
   };
   if (!data) {
     return {
-      ...base, arch: typeof ov['model.arch'] === 'string' ? ov['model.arch'] : null, allow_neg_eigval: typeof ov['model.allow_neg_eigval'] === 'boolean' ? ov['model.allow_neg_eigval'] : null,
-      steps: null, tokens_seen: null, status: indexStatus === 'failed' ? 'failed' : 'missing', finished: false, final_val_loss: {}, best_val_loss: {},
-      final_val_loss_mean: null, best_val_loss_mean: null, test_ppl: {}, test_bpb: {}, nonfinite_count: null, spike_count: null, grad_norm_max: null,
-      grad_norm_p99: null, early_train_loss: null, final_train_loss: null, tokens_per_s: null, train_wall_s: null, eig_kind: null, eig_frac_final: null,
-      eig_frac_max: null, hasEvals: false,
+      ...emptyMeasures(indexStatus === 'failed' ? 'failed' : 'missing'), ...base, arch: typeof ov['model.arch'] === 'string' ? ov['model.arch'] : null, allow_neg_eigval: typeof ov['model.allow_neg_eigval'] === 'boolean' ? ov['model.allow_neg_eigval'] : null,
+      steps: null, finished: false, final_val_loss_mean: null, best_val_loss_mean: null, early_train_loss: null, final_train_loss: null,
+      eig_kind: null, eig_frac_final: null, eig_frac_max: null, hasEvals: false,
     };
   }
   const s: RunSummary = summarizeRun(data);

@@ -5,7 +5,7 @@
 // Built from whatever runs have finished; the rest are listed as missing. Written by
 // scripts/repro-lm-stability.mjs (`npm run repro:lm-stability`).
 // Test: node scripts/test.mjs src/eval/stability_report
-import { fmtLr, mapTables, type MapRun, RULES_TEXT, type StabilityMap } from './stability_map.ts';
+import { emptyMeasures, fmtLr, mapTables, measuresOf, RULES_TEXT, type RunMeasures, type StabilityMap } from './stability_map.ts';
 import { type Cell, fmt, markdownTable } from './table.ts';
 
 export interface ArchSweep {
@@ -30,32 +30,15 @@ export interface ReportMeta {
   command: string;
 }
 
-/** One object per planned run: the twin's `runs`. */
-export interface ReportRun {
+/** One object per planned run: the twin's `runs` (the map's measures plus the planned grid point). */
+export interface ReportRun extends RunMeasures {
   arch: string;
   allow_neg_eigval: boolean;
   lr: number;
-  seed: number | null;
   name: string | null;
-  tokens_seen: number | null;
-  /** completed / stopped_nonfinite / interrupted / failed / incomplete / missing / not started. */
-  status: string;
-  verdict: MapRun['verdict'];
-  why: string[];
-  final_val_loss: Record<string, number | null>;
-  best_val_loss: Record<string, number | null>;
-  test_ppl: Record<string, number | null>;
-  test_bpb: Record<string, number | null>;
-  nonfinite_count: number | null;
-  spike_count: number | null;
-  grad_norm_max: number | null;
-  grad_norm_p99: number | null;
   /** β > 1 (DeltaNet) / Ā < 0 (Mamba) share over the last 10 % of steps, and its maximum. */
   ext_share_final: number | null;
   ext_share_max: number | null;
-  train_wall_s: number | null;
-  tokens_per_s: number | null;
-  params: number | null;
 }
 
 const sameLr = (a: number | null, b: number) => a !== null && Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(b), 1e-30);
@@ -64,19 +47,9 @@ const sameLr = (a: number | null, b: number) => a !== null && Math.abs(a - b) <=
 export function reportRuns(s: ArchSweep): ReportRun[] {
   return s.planned.map((p) => {
     const r = s.map?.runs.find((x) => sameLr(x.lr, p.lr) && (x.allow_neg_eigval ?? x.overrides['model.allow_neg_eigval']) === p.allow_neg_eigval && (p.seed === null || x.seed === p.seed));
-    if (!r) {
-      return {
-        arch: s.arch, allow_neg_eigval: p.allow_neg_eigval, lr: p.lr, seed: p.seed, name: null, tokens_seen: null, status: 'not started', verdict: null, why: [],
-        final_val_loss: {}, best_val_loss: {}, test_ppl: {}, test_bpb: {}, nonfinite_count: null, spike_count: null, grad_norm_max: null, grad_norm_p99: null,
-        ext_share_final: null, ext_share_max: null, train_wall_s: null, tokens_per_s: null, params: null,
-      };
-    }
-    return {
-      arch: s.arch, allow_neg_eigval: p.allow_neg_eigval, lr: p.lr, seed: r.seed, name: r.name, tokens_seen: r.tokens_seen, status: r.status, verdict: r.verdict, why: r.why,
-      final_val_loss: r.final_val_loss, best_val_loss: r.best_val_loss, test_ppl: r.test_ppl, test_bpb: r.test_bpb, nonfinite_count: r.nonfinite_count,
-      spike_count: r.spike_count, grad_norm_max: r.grad_norm_max, grad_norm_p99: r.grad_norm_p99, ext_share_final: r.eig_frac_final, ext_share_max: r.eig_frac_max,
-      train_wall_s: r.train_wall_s, tokens_per_s: r.tokens_per_s, params: r.params,
-    };
+    const at = { arch: s.arch, allow_neg_eigval: p.allow_neg_eigval, lr: p.lr };
+    if (!r) return { ...at, name: null, ...emptyMeasures('not started'), seed: p.seed, ext_share_final: null, ext_share_max: null };
+    return { ...at, name: r.name, ...measuresOf(r), ext_share_final: r.eig_frac_final, ext_share_max: r.eig_frac_max };
   });
 }
 
