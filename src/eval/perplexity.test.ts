@@ -1,7 +1,8 @@
 // The shared evaluator: a uniform model's perplexity is the vocabulary size, bits per byte on hand cases
 // (including exact UTF-8 byte counts through a real byte-level tokenizer), window cutting and strided
 // scoring checked against a brute-force definition, batch-size invariance, and a real tiny model evaluated
-// twice giving identical numbers without leaking tensors.
+// twice giving identical numbers without leaking tensors; the fast path (the model's streamed per-token
+// NLL, no logits) held to the reference path (softmax cross-entropy of the model's logits).
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +11,7 @@ import { modelConfigFromRecipe } from '../models/config.ts';
 import { initModel } from '../models/index.ts';
 import { byteLevelTokenizerJson, tokenizerFromJson } from '../tokenizer/tokenizer_json.ts';
 import { BYTE_TO_CHAR } from '../tokenizer/byte_level.ts';
-import { type LogitModel, evaluatePerplexity, makeWindows, summarize } from './perplexity.ts';
+import { type LogitModel, evaluatePerplexity, makeWindows, summarize, tokenLosses } from './perplexity.ts';
 import { evaluateValidation } from './validation.ts';
 
 before(async () => {
@@ -196,3 +197,52 @@ test("evaluateValidation (the trainer's periodic eval) equals the model's own me
     model.dispose();
   }
 });
+
+/** The model seen only through forward(): the evaluator's reference path (logits + softmaxCrossEntropy). */
+function logitsOnly(model: LogitModel): LogitModel {
+  return { config: model.config!, forward: (t) => model.forward(t) };
+}
+
+for (const arch of ['deltanet', 'mamba'] as const) {
+  test(`${arch}: the streamed per-token NLL path gives the logits path's per-token NLL and summary within 1e-5`, () => {
+    const V = 96;
+    const config = modelConfigFromRecipe({ arch, size: 'tiny', allow_neg_eigval: arch === 'mamba', vocab_size: V });
+    const model = initModel(config, 7);
+    try {
+      // Per-token NLL of one batch of windows, both paths.
+      const B = 3, T = 40;
+      const rows = stream(B * (T + 1), V, 9);
+      const fast = tokenLosses(model, rows, B, T), ref = tokenLosses(logitsOnly(model), rows, B, T);
+      assert.equal(fast.length, B * T);
+      for (let i = 0; i < ref.length; ++i) assert.ok(Math.abs(fast[i]! - ref[i]!) <= 1e-5 * ref[i]!, `token ${i}: ${fast[i]} vs ${ref[i]}`);
+      // The evaluator: strided windows of two lengths (the last is shorter), two bucket bounds, exact bytes.
+      let forwards = 0, streamed = 0;
+      const counted: LogitModel = {
+        config: model.config,
+        forward: (t) => (++forwards, model.forward(t)),
+        tokenLosses: (t) => (++streamed, model.tokenLosses(t)),
+      };
+      const opts = { batchSize: 4, buckets: [8, 24], tokenBytes: (id: number) => (id % 3) + 1 };
+      const s = stream(517, V, 2);
+      const before = tf.memory().numTensors;
+      const a = evaluatePerplexity(counted, makeWindows(s, 32, 24), opts);
+      assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
+      assert.equal(forwards, 0, 'the evaluator never asks a model with tokenLosses for its logits');
+      assert.ok(streamed > 1);
+      const b = evaluatePerplexity(logitsOnly(model), makeWindows(s, 32, 24), opts);
+      assert.equal(a.tokens, b.tokens);
+      assert.equal(a.windows, b.windows);
+      assert.equal(a.bytes, b.bytes);
+      const rel = (x: number, y: number) => Math.abs(x - y) / Math.abs(y);
+      for (const k of ['nll', 'loss', 'ppl', 'bpb'] as const) assert.ok(rel(a[k]!, b[k]!) <= 1e-5, `${k}: ${a[k]} vs ${b[k]}`);
+      assert.equal(a.buckets.length, 3);
+      a.buckets.forEach((bk, i) => {
+        assert.equal(bk.tokens, b.buckets[i]!.tokens);
+        assert.ok(bk.tokens > 0 && rel(bk.loss, b.buckets[i]!.loss) <= 1e-5 && rel(bk.ppl, b.buckets[i]!.ppl) <= 1e-5, `bucket ${i}: ${bk.ppl} vs ${b.buckets[i]!.ppl}`);
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+}
+

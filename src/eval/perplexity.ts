@@ -13,9 +13,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropy } from '../kernels/cross_entropy/index.ts';
 
-/** What the evaluator needs from a model: logits [B,T,V] for int32 token ids [B,T]. CausalLM fits. */
+/**
+ * What the evaluator needs from a model: logits [B,T,V] for int32 token ids [B,T], or better, each
+ * position's next-token NLL directly. CausalLM fits.
+ */
 export interface LogitModel {
   forward(tokens: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * When present, used instead of forward(): next-token NLL [B·T] (row-major) for tokens [B,T+1], equal to
+   * softmaxCrossEntropy of forward()'s logits up to float32 rounding. CausalLM's streams the LM head and
+   * the loss over chunks of tokens, never holding the [B·T, V] logits (most of the time of an evaluation
+   * through forward() went to those logits and their cross-entropy).
+   */
+  tokenLosses?(tokens: tf.Tensor2D): tf.Tensor1D;
   /** When present, token ids are checked against vocab_size before the forward pass. */
   readonly config?: { readonly vocab_size: number };
 }
@@ -95,6 +105,28 @@ export function* makeWindows(stream: Int32Array, seqLen: number, stride = seqLen
   }
 }
 
+/**
+ * Next-token NLL [B·T] for B windows of T+1 tokens (row-major in `rows`): the model's tokenLosses when it
+ * has one, else softmaxCrossEntropy of its logits (the reference the fast path is tested against).
+ */
+export function tokenLosses(model: LogitModel, rows: Int32Array, B: number, T: number): Float32Array {
+  const losses = tf.tidy(() => {
+    const tokens = tf.tensor2d(rows, [B, T + 1], 'int32');
+    if (model.tokenLosses) {
+      const l = model.tokenLosses(tokens);
+      if (l.rank !== 1 || l.shape[0] !== B * T) throw new Error(`evaluatePerplexity: the model returned token losses [${l.shape}] for tokens [${B},${T + 1}]`);
+      return l;
+    }
+    const logits = model.forward(tf.slice(tokens, [0, 0], [B, T]));
+    if (logits.rank !== 3 || logits.shape[0] !== B || logits.shape[1] !== T) throw new Error(`evaluatePerplexity: the model returned logits [${logits.shape}] for tokens [${B},${T}]`);
+    const V = logits.shape[2];
+    return softmaxCrossEntropy(tf.reshape(logits, [B * T, V]) as tf.Tensor2D, tf.reshape(tf.slice(tokens, [0, 1], [B, T]), [-1]) as tf.Tensor1D);
+  });
+  const l = losses.dataSync() as Float32Array;
+  losses.dispose();
+  return l;
+}
+
 /** Which bucket target index j falls in. */
 function bucketOf(j: number, bounds: number[]): number {
   let k = 0;
@@ -149,20 +181,10 @@ export class PerplexityMeter {
     const pending = this.pending;
     if (pending.length === 0) return;
     const B = pending.length, T = pending[0]!.tokens.length - 1;
-    const inp = new Int32Array(B * T), tgt = new Int32Array(B * T);
-    pending.forEach((w, r) => {
-      inp.set(w.tokens.subarray(0, T), r * T);
-      tgt.set(w.tokens.subarray(1), r * T);
-    });
-    const model = this.model;
-    const losses = tf.tidy(() => {
-      const logits = model.forward(tf.tensor2d(inp, [B, T], 'int32'));
-      if (logits.rank !== 3 || logits.shape[0] !== B || logits.shape[1] !== T) throw new Error(`evaluatePerplexity: the model returned logits [${logits.shape}] for tokens [${B},${T}]`);
-      const V = logits.shape[2];
-      return softmaxCrossEntropy(tf.reshape(logits, [B * T, V]) as tf.Tensor2D, tf.tensor1d(tgt, 'int32'));
-    });
-    const l = losses.dataSync() as Float32Array;
-    losses.dispose();
+    // Row r holds window r's T+1 tokens: inputs at [r·(T+1), r·(T+1)+T), target j at r·(T+1)+j+1.
+    const rows = new Int32Array(B * (T + 1));
+    pending.forEach((w, r) => rows.set(w.tokens, r * (T + 1)));
+    const l = tokenLosses(this.model, rows, B, T);
     const tokenBytes = this.opts.tokenBytes;
     pending.forEach((w, r) => {
       for (let j = w.scoreFrom; j < T; ++j) {
@@ -171,7 +193,7 @@ export class PerplexityMeter {
         const k = bucketOf(j, this.bounds);
         this.bNll[k] += x;
         this.bTok[k] += 1;
-        if (tokenBytes) this.bytes += tokenBytes(tgt[r * T + j]!);
+        if (tokenBytes) this.bytes += tokenBytes(rows[r * (T + 1) + j + 1]!);
       }
       this.tokens += T - w.scoreFrom;
     });
