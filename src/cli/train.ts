@@ -5,7 +5,7 @@
 // done or a signal (signals.ts: exit 130/143 after a checkpoint), print the final evaluation.
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError, listRecipes, loadConfig } from '../config/load.ts';
 import type { RunConfig } from '../config/schema.ts';
 import { createLogger } from '../log/logger.ts';
 import { ProgressBar } from '../log/progress.ts';
@@ -28,14 +28,36 @@ import { mpirunCommand } from '../parallel/launch.ts';
 
 const CONFIG_KEY = /^--(name|out_dir|backend|(model|data|train|eval|checkpoint|log)\.[A-Za-z0-9_.]+)=/;
 
+/** Recipe names for the usage text, a recipe and its -negeig twin as one entry: 'mamba-small[-negeig]'. */
+export function recipeNamesText(names: readonly string[]): string {
+  const have = new Set(names);
+  const twin = (n: string) => n.endsWith('-negeig') && have.has(n.slice(0, -'-negeig'.length));
+  return names.filter((n) => !twin(n)).map((n) => (have.has(`${n}-negeig`) ? `${n}[-negeig]` : n)).join(', ');
+}
+
+/** Greedy word wrap at `width` columns (the usage text's line length). */
+function wrap(text: string, width = 104): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of text.split(' ')) {
+    if (line && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  return [...lines, line].join('\n');
+}
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'pretrain a model from a recipe (recipes/*.toml), with exact resume',
-  usage: `Usage: lrnn train RECIPE [--section.key=value …] [--procs N|auto] [--no-prepare] [--verify] [--json]
+  // A getter, so the recipe list is whatever recipes/ holds when --help is asked for.
+  get usage() {
+    return `Usage: lrnn train RECIPE [--section.key=value …] [--procs N|auto] [--no-prepare] [--verify] [--json]
        lrnn train --resume RUN_DIR [--section.key=value …]
 
-RECIPE is a file or a name in recipes/ (tiny, default, deltanet-small, deltanet-small-negeig, mamba-small,
-mamba-small-negeig, deltanet-340m[-negeig], mamba-370m[-negeig]). Overrides are typed by the schema, e.g.
+${wrap(`RECIPE is a file or a name in recipes/ (${recipeNamesText(listRecipes()) || 'none found there'}).`)}
+Overrides are typed by the schema, e.g.
   lrnn train default --train.steps=200 --model.allow_neg_eigval=true --train.betas=[0.9,0.99]
 The run folder is <out_dir>/<name> (default checkpoints/<recipe name>): config.resolved.toml,
 metrics.jsonl (one JSON line per step: the contract of 'lrnn compare'), train.log (pino JSON lines) and
@@ -59,7 +81,8 @@ RNG); overrides then apply on top of the run's config.resolved.toml, temp folder
 cleaned, and a damaged newest checkpoint is set aside (checkpoint-<step>.damaged) for the newest intact one.
 Ctrl-C or SIGTERM stops after the current step and writes a checkpoint (status "interrupted"); a second
 one quits at once. Exit codes: 0 done, 1 failure or too many NaN/Inf steps, 2 bad recipe or input,
-130 interrupted by SIGINT, 143 by SIGTERM.`,
+130 interrupted by SIGINT, 143 by SIGTERM.`;
+  },
   async run(argv) {
     const overrides = argv.filter((a) => CONFIG_KEY.test(a));
     const { values, positionals } = parseFlags(argv.filter((a) => !CONFIG_KEY.test(a)), {

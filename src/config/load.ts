@@ -4,7 +4,7 @@
 // with their own schema and recipe folder (loadRecipe).
 // Errors are ConfigError (the CLI maps them to exit code 2) and always name the file and the key path.
 // Test: node scripts/test.mjs src/config
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
@@ -22,6 +22,12 @@ const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null 
 
 /** Folder holding the shipped recipes (recipes/ at the repository root). */
 export const RECIPES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'recipes');
+
+/** Names of the recipes a bare name can select: the top-level *.toml files of `dir`, sorted ([] when it is absent). */
+export function listRecipes(dir = RECIPES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.toml')).map((e) => e.name.slice(0, -'.toml'.length)).sort();
+}
 
 /**
  * Finds a recipe file: an existing path as given (with or without .toml), else a name in recipes/
