@@ -1,8 +1,9 @@
-// `npm run bench [-- --only PREFIX[,PREFIX…]] [--list]`: finds every src/**/*.bench.ts, runs the selected
-// benches (--list: prints their names) and prints JSON lines on stdout (progress and errors go to stderr).
-// Exit 1 if any bench threw.
+// `npm run bench [-- --only PREFIX[,PREFIX…]] [--list] [--help]`: finds every src/**/*.bench.ts, runs the
+// selected benches (--list: prints their names) and prints JSON lines on stdout (progress and errors go to
+// stderr). Exit 1 if any bench threw, 2 for a bad flag or an --only that matches nothing. --help prints the
+// usage and the environment settings the bench files document in their header comments.
 // The runner lives outside src/ so that no layer imports it; benches import only src/testing/bench_harness.ts.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,7 +22,52 @@ function findBenchFiles(dir: string): string[] {
   return out.sort();
 }
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, list: { type: 'boolean' } } });
+const USAGE = `Usage: npm run bench [-- --only PREFIX[,PREFIX…]] [--list] [--help]
+
+Runs the benchmarks (src/**/*.bench.ts) and prints one JSON object per result on stdout,
+{"name": …, "value": N, "unit": …, …details}; progress and errors go to stderr.
+  --only PREFIX[,…]  only the benches whose name starts with one of the prefixes (e.g. --only matmul,data.)
+  --list             print the names of the (selected) benches instead of running them
+  --help             this text
+The backend is chosen as for lrnn (LRNN_BACKEND, LRNN_BLAS_THREADS; see README).
+Exit codes: 0 done, 1 a bench threw, 2 a bad flag or an --only that matches nothing.`;
+
+/**
+ * The environment settings a bench file documents in its header comment: a line naming an LRNN_* variable
+ * indented under '//', with its deeper-indented continuation lines (see src/data/prepare.bench.ts).
+ */
+function envSettings(file: string): string[] {
+  const out: string[] = [];
+  let indent = -1;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('//')) break;
+    const text = line.slice(2);
+    const lead = text.length - text.trimStart().length;
+    if (/^\s{2,}LRNN_[A-Z0-9_]+/.test(text)) {
+      indent = lead;
+      out.push(text);
+    } else if (indent >= 0 && lead > indent + 2 && text.trim()) out.push(text);
+    else indent = -1;
+  }
+  return out;
+}
+
+let values: { only?: string; list?: boolean; help?: boolean };
+try {
+  ({ values } = parseArgs({ options: { only: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  const env = findBenchFiles(srcDir).map((f) => [path.relative(path.dirname(srcDir), f), envSettings(f)] as const).filter(([, lines]) => lines.length);
+  console.log(USAGE);
+  if (env.length) {
+    console.log('\nSettings the benches read from the environment:');
+    for (const [file, lines] of env) console.log(`${file}:\n${lines.join('\n')}`);
+  }
+  process.exit(0);
+}
 const prefixes = values.only ? values.only.split(',').filter(Boolean) : [];
 await initBackend();
 const benches: Bench[] = [];
