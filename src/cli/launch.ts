@@ -1,6 +1,7 @@
 // `lrnn launch --nproc N [--hosts H1,H2 …] <lrnn command …>`: prints and runs the right mpirun command.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { colorEnv } from '../log/logger.ts';
 import { mpirunCommand, shellQuote } from '../parallel/launch.ts';
 import { mpiAvailable } from '../parallel/mpi.ts';
 import type { Command } from './command.ts';
@@ -14,9 +15,11 @@ export const launch: Command = {
 
 Runs \`mpirun -np N --bind-to none … node bin/lrnn.js <command> …\` and prints it first. As root it adds
 --allow-run-as-root; with more ranks than cores on one host, --oversubscribe; when ranks share a host, node
-runs with --single-threaded-gc (the ranks' GC threads would contend for the cores). Multi-host runs need
-passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'), the same lrnn checkout path on every host, and
-usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'. mpirun and srun also work directly:
+runs with --single-threaded-gc (the ranks' GC threads would contend for the cores). The ranks' log lines are
+coloured only when this command's stdout is a terminal (NO_COLOR or FORCE_COLOR, passed with -x; the ranks
+themselves write to a pty). Multi-host runs need passwordless ssh (or --mpirun-arg '--mca plm_rsh_agent=…'),
+the same lrnn checkout path on every host, and usually --mpirun-arg '--mca btl_tcp_if_include=<subnet>'.
+mpirun and srun also work directly:
   mpirun -np 2 --bind-to none node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
   srun -n 2 node --single-threaded-gc bin/lrnn.js train recipes/tiny.toml
 Ctrl-C or SIGTERM is passed to the ranks on this host: they finish the current step together (ranks on
@@ -61,9 +64,17 @@ export function runMpirun(cmd: string, args: string[], env: Record<string, strin
   // the ranks elsewhere at the same step; rank 0 writes a checkpoint, see signals.ts), or to mpirun when
   // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
   // a Node parent). We exit only after mpirun has, with 130/143.
+  // The ranks' stdout is a pty even when ours is a file or pipe, so their log colours follow our stdout,
+  // passed down as NO_COLOR or FORCE_COLOR (the other one dropped); -x exports it to ranks on other hosts too.
+  const color = colorEnv(process.env, Boolean(process.stdout.isTTY));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.NO_COLOR;
+  delete childEnv.FORCE_COLOR;
+  Object.assign(childEnv, color, env);
+  const mpiArgs = [...Object.keys(color).flatMap((k) => ['-x', k]), ...args];
   return new Promise<number>((resolve, reject) => {
     // No stdin: from a background process group, a read of the terminal would stop mpirun (SIGTTIN).
-    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env }, detached: true });
+    const child = spawn(cmd, mpiArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv, detached: true });
     let got: NodeJS.Signals | null = null;
     const forward = (sig: NodeJS.Signals) => () => {
       got ??= sig;

@@ -1,12 +1,13 @@
-// Logger sinks, the metrics.jsonl writer (crash safety, resume truncation, non-finite values) and the
-// progress bar (TTY only, throttled, print() around the bar).
+// Logger sinks and their colour decision (NO_COLOR / FORCE_COLOR / TTY, and what a launcher passes to its
+// ranks), the metrics.jsonl writer (crash safety, resume truncation, non-finite values) and the progress bar
+// (TTY only, throttled, print() around the bar).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createLogger } from './logger.ts';
+import { colorEnv, createLogger, wantColor } from './logger.ts';
 import { MetricsWriter, readMetrics, toJsonLine, withoutPerf, type StepRecord } from './metrics.ts';
 import { ProgressBar, formatDuration } from './progress.ts';
 
@@ -40,6 +41,39 @@ test('logger writes JSON lines to the file and readable lines to the terminal si
   assert.match(lines[0]!, /INFO.*step/);
   assert.match(lines[0]!, /"component":"trainer"/);
   assert.doesNotMatch(lines[0]!, /^\{/); // readable, not JSON
+});
+
+test('colour: NO_COLOR wins, FORCE_COLOR forces (0/false off), else the TTY; a launcher hands its answer down', () => {
+  assert.equal(wantColor({}, true), true);
+  assert.equal(wantColor({}, false), false);
+  assert.equal(wantColor({ NO_COLOR: '' }, true), false, 'NO_COLOR set at all (colorette)');
+  assert.equal(wantColor({ NO_COLOR: '1', FORCE_COLOR: '1' }, true), false);
+  assert.equal(wantColor({ FORCE_COLOR: '1' }, false), true);
+  assert.equal(wantColor({ FORCE_COLOR: '' }, false), true);
+  assert.equal(wantColor({ FORCE_COLOR: '0' }, true), false);
+  assert.equal(wantColor({ FORCE_COLOR: 'false' }, true), false);
+  // A launcher whose stdout is a file (npm start > log) tells its ranks, whose stdout is a pty, not to colour;
+  // on a terminal it tells them to; the user's own NO_COLOR is passed on.
+  for (const [env, tty] of [[{}, false], [{}, true], [{ NO_COLOR: '1' }, true], [{ FORCE_COLOR: '0' }, true], [{ FORCE_COLOR: '1' }, false]] as const) {
+    const down = colorEnv(env, tty);
+    assert.equal(Object.keys(down).length, 1);
+    assert.equal(wantColor(down, true), wantColor(env, tty), `${JSON.stringify(env)} tty=${tty}`);
+    assert.equal(wantColor(down, false), wantColor(env, tty), `${JSON.stringify(env)} tty=${tty}`);
+  }
+  const lines: string[] = [];
+  const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+  try {
+    delete process.env.NO_COLOR;
+    process.env.FORCE_COLOR = '1';
+    createLogger({ terminal: (l) => lines.push(l) }).log.info('coloured');
+    delete process.env.FORCE_COLOR;
+    process.env.NO_COLOR = '1';
+    createLogger({ terminal: (l) => lines.push(l) }).log.info('plain');
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+  assert.match(lines[0]!, /\x1b\[/, 'FORCE_COLOR: ANSI colour codes');
+  assert.doesNotMatch(lines[1]!, /\x1b/, 'NO_COLOR: plain text');
 });
 
 test('metrics: one line per record, non-finite numbers as null, a fresh run refuses an existing file', () => {

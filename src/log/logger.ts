@@ -19,7 +19,7 @@ export interface LoggerOptions {
    * clears and redraws itself around it), true for stdout, false for none (default true).
    */
   terminal?: boolean | ((line: string) => void);
-  /** Colour the readable lines (default: stdout is a TTY). */
+  /** Colour the readable lines (default: wantColor(process.env, stdout is a TTY)). */
   colorize?: boolean;
   /** Fields on every line, e.g. { run: 'tiny' }. */
   base?: Record<string, unknown>;
@@ -44,7 +44,7 @@ export function createLogger(opts: LoggerOptions = {}): RootLogger {
   const terminal = opts.terminal ?? true;
   if (terminal) {
     const format = pinoPretty.prettyFactory({
-      colorize: opts.colorize ?? Boolean(process.stdout.isTTY),
+      colorize: opts.colorize ?? wantColor(process.env, Boolean(process.stdout.isTTY)),
       ignore: 'pid,hostname',
       translateTime: 'HH:MM:ss',
       singleLine: true,
@@ -56,6 +56,25 @@ export function createLogger(opts: LoggerOptions = {}): RootLogger {
     ? pino({ level, base: opts.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams as Parameters<typeof pino.multistream>[0]))
     : pino({ level: 'silent' });
   return { log, flush: () => fileDest?.flushSync() };
+}
+
+/**
+ * Whether readable log lines are coloured: NO_COLOR set (any value) turns colour off, as for pino-pretty's
+ * colorette; FORCE_COLOR set turns it on ('0' or 'false' off, as Node reads it); otherwise a TTY stdout.
+ */
+export function wantColor(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): boolean {
+  if (env.NO_COLOR !== undefined) return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return stdoutIsTTY;
+}
+
+/**
+ * The environment that hands this process's colour decision to processes whose own stdout says otherwise:
+ * MPI ranks write to a pty even when the launcher's stdout is a file or pipe (`npm start > log`), so the
+ * launcher passes NO_COLOR or FORCE_COLOR down (exactly one of them, never both).
+ */
+export function colorEnv(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): { NO_COLOR: string } | { FORCE_COLOR: string } {
+  return wantColor(env, stdoutIsTTY) ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' };
 }
 
 /** A logger that drops everything (tests, library use without a CLI). */
