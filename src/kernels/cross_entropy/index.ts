@@ -9,11 +9,11 @@ import { softmaxXentRef } from './ref.ts';
 export const IGNORE_INDEX = -100;
 
 /**
- * True while a gradient tape records (inside tf.grad / tf.variableGrads). TF.js's own test; its activeTape
- * is not one: it stays set after a gradient function throws, until the next successful one.
+ * True while a gradient tape records (inside tf.grad / tf.variableGrads): TF.js's own test, as deltaRule's.
+ * Its state.activeTape is not one: it stays set after a gradient function throws, until the next successful one.
  */
 export function recordingGradients(): boolean {
-  return tf.engine().state.gradientDepth > 0;
+  return tf.engine().isTapeOn();
 }
 
 /**
