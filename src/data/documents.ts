@@ -1,16 +1,20 @@
 // Turns source files and user data into documents (text rows with a stable id): strict UTF-8 decoding
 // (Latin-1 only where a source says so), chunking of long files at blank lines, and readers for user data
 // (.txt, .jsonl with a `text` field, .parquet, .arrow/.arrows; `textField` names another field or column).
-// Every reader streams: JSON lines chunk by chunk, Parquet by row group (large row groups in row slices),
-// Arrow by record batch, so memory never holds a whole input file (only one .txt file, which is one document
-// or chunked into several). Bad input is an error naming file and row, or, with `skipBad`, a counted and
-// logged skip.
+// Every reader streams: .txt in 64 KB pieces (checked as UTF-8 in a first pass, then decoded and cut into
+// documents as it is read), JSON lines chunk by chunk, Parquet by row group (large row groups in row slices),
+// Arrow by record batch, so memory never holds a whole input file. Bad input is an error naming file and row,
+// or, with `skipBad`, a counted and logged skip.
 import { promises as fsp, readdirSync, statSync, createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { chunkText, chunkTextStream } from './chunk_text.ts';
 import type { TextRow } from './shards.ts';
 import type { FetchedSource } from './sources.ts';
+
+export { chunkText, chunkTextStream } from './chunk_text.ts';
 
 export class BadInputError extends Error {
   override name = 'BadInputError';
@@ -32,8 +36,9 @@ export interface DocOptions {
   parquetSliceBytes?: number;
 }
 
-const DEFAULT_CHUNK = 32768;
 const MAX_LINE = 2000;
+// A user .txt file is read in pieces of this many bytes (twice: UTF-8 check, then documents).
+const TXT_CHUNK = 1 << 16;
 
 /** Byte offset of the first invalid UTF-8 sequence, or -1. */
 export function firstInvalidUtf8(b: Uint8Array): number {
@@ -63,36 +68,64 @@ export function firstInvalidUtf8(b: Uint8Array): number {
 export function decodeUtf8(buf: Uint8Array, file: string): string {
   const bad = firstInvalidUtf8(buf);
   if (bad >= 0) {
-    let line = 1;
-    for (let i = 0; i < bad; ++i) if (buf[i] === 10) ++line;
-    throw new BadInputError(`${file}: not valid UTF-8 at line ${line} (byte ${bad}: 0x${buf[bad]!.toString(16)}); convert it (e.g. iconv -f latin1 -t utf-8) or pass --skip-bad`);
+    throw new BadInputError(notUtf8(file, 1 + countNewlines(buf, 0, bad), bad, buf[bad]!));
   }
   return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8');
 }
 
-/** Cuts text into pieces of about `target` characters at blank lines (or line ends); pieces join back to text. */
-export function chunkText(text: string, target = DEFAULT_CHUNK): string[] {
-  if (text.length <= target * 1.5) return text.length ? [text] : [];
-  const out: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    if (text.length - start <= target * 1.5) {
-      out.push(text.slice(start));
-      break;
+function notUtf8(file: string, line: number, byte: number, value: number): string {
+  return `${file}: not valid UTF-8 at line ${line} (byte ${byte}: 0x${value.toString(16)}); convert it (e.g. iconv -f latin1 -t utf-8) or pass --skip-bad`;
+}
+
+function countNewlines(b: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) ++n;
+  return n;
+}
+
+/**
+ * What decodeUtf8 of the whole file would throw (null for valid UTF-8), found reading `chunkBytes` at a time:
+ * a sequence cut by a chunk's end is judged with the next chunk, so offset and line are the whole file's.
+ */
+export async function utf8ErrorOfFile(file: string, chunkBytes = TXT_CHUNK): Promise<string | null> {
+  let carry: Buffer | null = null; // at most 3 bytes: the start of a sequence the chunk cut
+  let base = 0; // file offset of the current chunk's first byte (carry included)
+  let line = 1; // its line
+  for await (const chunk of createReadStream(file, { highWaterMark: chunkBytes })) {
+    const b: Buffer = carry ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    carry = null;
+    let ok = b.length;
+    const bad = firstInvalidUtf8(b);
+    if (bad >= 0) {
+      // firstInvalidUtf8 decides at `bad` from at most 4 bytes: with fewer left, the chunk may have cut it.
+      if (bad + 4 <= b.length) return notUtf8(file, line + countNewlines(b, 0, bad), base + bad, b[bad]!);
+      carry = Buffer.from(b.subarray(bad));
+      ok = bad;
     }
-    let cut = text.indexOf('\n\n', start + target);
-    // Prefer a blank line, then a line end, then a sentence end, then a space (one-line files, e.g. speeches).
-    for (const sep of ['\n', '. ', ' ']) {
-      if (cut >= 0 && cut - start <= target * 2) break;
-      cut = text.indexOf(sep, start + target);
-      if (cut >= 0) cut += sep.length - 1;
-    }
-    if (cut < 0 || cut - start > target * 2) cut = start + target * 2 - 1;
-    if (/[\ud800-\udbff]/.test(text[cut]!)) ++cut; // never split a surrogate pair
-    out.push(text.slice(start, cut + 1));
-    start = cut + 1;
+    line += countNewlines(b, 0, ok);
+    base += ok;
   }
-  return out;
+  // A sequence still open at the end of the file is what the whole-file check reports there.
+  return carry ? notUtf8(file, line, base, carry[0]!) : null;
+}
+
+/**
+ * The text of a valid UTF-8 file in pieces with \r\n made \n, read `chunkBytes` at a time: the decoder holds
+ * back a character the chunk cut, and a \r at a piece's end waits for the next piece's first character.
+ */
+export async function* textPieces(file: string, onBytes?: (n: number) => void, chunkBytes = TXT_CHUNK): AsyncGenerator<string> {
+  const dec = new StringDecoder('utf8');
+  let cr = false;
+  for await (const chunk of createReadStream(file, { highWaterMark: chunkBytes })) {
+    onBytes?.((chunk as Buffer).length);
+    let s = dec.write(chunk as Buffer);
+    if (cr) s = '\r' + s;
+    cr = s.endsWith('\r');
+    if (cr) s = s.slice(0, -1);
+    if (s) yield s.replace(/\r\n/g, '\n');
+  }
+  const rest = (cr ? '\r' : '') + dec.end();
+  if (rest) yield rest.replace(/\r\n/g, '\n');
 }
 
 /** Drops lines longer than MAX_LINE (guards against embedded minified code). */
@@ -174,17 +207,14 @@ export async function* userDocuments(files: string[], opts: DocOptions & { root?
     const source = `user:${rel}`;
     const ext = path.extname(file).toLowerCase();
     if (ext === '.txt') {
-      const buf = await fsp.readFile(file);
-      let text: string;
-      try {
-        text = decodeUtf8(buf, file);
-      } catch (err) {
-        skipOrThrow((err as Error).message, opts);
+      // Checked whole before the first document, so an invalid file yields nothing (as when read whole).
+      const bad = await utf8ErrorOfFile(file);
+      if (bad) {
+        skipOrThrow(bad, opts);
         continue;
       }
-      opts.onBytes?.(buf.length);
-      const chunks = chunkText(text.replace(/\r\n/g, '\n'), opts.chunkChars);
-      for (let k = 0; k < chunks.length; ++k) yield { text: chunks[k]!, source, docId: `${rel}#${k}` };
+      let k = 0;
+      for await (const text of chunkTextStream(textPieces(file, opts.onBytes), opts.chunkChars)) yield { text, source, docId: `${rel}#${k++}` };
     } else if (ext === '.jsonl') {
       const field = opts.textField ?? 'text';
       for await (const { raw, line } of jsonLines(file, opts.onBytes)) {
