@@ -150,7 +150,7 @@ export function causalConv1d(x: tf.Tensor3D, weight: tf.Tensor2D, opts: CausalCo
   const orEmpty = (t: tf.Tensor | undefined) => t ?? (empties.push(tf.zeros([0])), empties[empties.length - 1]!);
   const inputs: tf.NamedTensorMap = { x, weight, bias: orEmpty(opts.bias), initialState: orEmpty(opts.initialState) };
   const y = tf.engine().runKernel(CAUSAL_CONV1D, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
-  if (!tf.engine().state.activeTape) tf.dispose(empties);
+  if (!tf.engine().isTapeOn()) tf.dispose(empties);
   return y;
 }
 

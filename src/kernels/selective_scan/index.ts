@@ -185,7 +185,8 @@ export function selectiveScan(u: tf.Tensor3D, delta: tf.Tensor3D, A: tf.Tensor2D
     initialState: orEmpty(opts.initialState),
   };
   const [y, finalState] = tf.engine().runKernel(SELECTIVE_SCAN, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  // The placeholders stay alive while a gradient tape references them; outside one they can go now.
-  if (!tf.engine().state.activeTape) tf.dispose(empties);
+  // The placeholders stay alive while a gradient tape records this kernel (isTapeOn: state.activeTape stays set
+  // after a gradient function throws, which would leak them); otherwise they can go now.
+  if (!tf.engine().isTapeOn()) tf.dispose(empties);
   return { y: y as tf.Tensor3D, finalState: finalState as tf.Tensor3D };
 }
