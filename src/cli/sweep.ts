@@ -133,9 +133,12 @@ is a result), 1 some run failed (see its log), 2 bad grid, recipe or sweep folde
         }
       }
       save();
+      // Runs side by side share the cores, and each one's V8 parallel GC threads steal time from the others'
+      // training (the same reason MPI ranks sharing a host get the flag, parallel/launch.ts rankNodeFlags).
+      const nodeFlags = jobs > 1 ? ['--single-threaded-gc'] : [];
       const todo: (ChildJob & { i: number })[] = [];
       planned.forEach((p, i) => {
-        if (decisions[i]!.action !== 'reuse') todo.push({ i, name: p.name, argv: trainArgs(p.name, i), logFile: path.join(dir, 'logs', `${p.name}.log`) });
+        if (decisions[i]!.action !== 'reuse') todo.push({ i, name: p.name, argv: [...nodeFlags, ...trainArgs(p.name, i)], logFile: path.join(dir, 'logs', `${p.name}.log`) });
       });
       const stoppedBy = await runPool(todo, jobs, {
         echo: (l) => console.error(l),
