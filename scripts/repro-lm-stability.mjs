@@ -130,7 +130,10 @@ for (const arch of archs) {
   const out = path.join(figRoot, arch);
   let map = null, figures = [];
   if (existsSync(path.join(dir, 'sweep.json'))) {
-    const res = writeStabilityMap(dir, out);
+    // The map names its sweep and runs by the path it is given: relative to the checkout, so the committed
+    // report never carries this machine's absolute paths.
+    process.chdir(root);
+    const res = writeStabilityMap(show(dir), out);
     map = { ...res.map, sweep: show(dir) };
     figures = res.files.filter((f) => f.endsWith('.svg')).map((f) => path.relative(reportDir, f).split(path.sep).join('/'));
   }
