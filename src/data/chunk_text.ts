@@ -41,32 +41,20 @@ export function chunkText(text: string, target = DEFAULT_CHUNK): string[] {
 
 /**
  * chunkText of the concatenated pieces, yielded as soon as each cut is decided: a cut is made only once more
- * than 2·target + 2 characters past the document's start are buffered (then nextCut sees all it reads, and
- * more than target × 1.5 are left, so it is not the last document); the rest at the end goes through
- * chunkText's loop. Pieces may split surrogate pairs. target: a positive integer, or Infinity (one document).
+ * than 2·target + 2 characters are buffered (then nextCut sees all it reads, and more than target × 1.5 are
+ * left, so it is not the last document); what is left at the end is chunkText's. Pieces may split surrogate
+ * pairs. target: a positive integer (every cut then ends on a whole index), or Infinity (one document).
  */
 export async function* chunkTextStream(pieces: AsyncIterable<string> | Iterable<string>, target = DEFAULT_CHUNK): AsyncGenerator<string> {
   const enough = target * 2 + 2;
   let buf = '';
-  // The next document's start in buf: 0, or a fraction below 1 where chunkText's start has one (fractional target).
-  let start = 0;
   for await (const piece of pieces) {
     buf += piece;
-    while (buf.length - start > enough) {
-      const cut = nextCut(buf, start, target);
-      yield buf.slice(start, cut + 1);
-      const drop = Math.floor(cut + 1);
-      buf = buf.slice(drop);
-      start = cut + 1 - drop;
+    while (buf.length > enough) {
+      const cut = nextCut(buf, 0, target);
+      yield buf.slice(0, cut + 1);
+      buf = buf.slice(cut + 1);
     }
   }
-  while (start < buf.length) {
-    if (buf.length - start <= target * 1.5) {
-      yield buf.slice(start);
-      break;
-    }
-    const cut = nextCut(buf, start, target);
-    yield buf.slice(start, cut + 1);
-    start = cut + 1;
-  }
+  yield* chunkText(buf, target);
 }
