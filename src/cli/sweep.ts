@@ -41,7 +41,7 @@ schema, and a value with commas goes in brackets or quotes (--grid 'data.weights
 Before anything runs, every value and every point is checked against the recipe: an unknown key, a wrong
 type, an empty list or a repeated value is refused naming the key (exit 2, nothing written).
   --out DIR    the sweep folder (default <out_dir>/sweep-<recipe name>, e.g. checkpoints/sweep-tiny)
-  --jobs N     runs at a time (default 1)
+  --jobs N     runs at a time (default 1); with N > 1 each run's node has --single-threaded-gc
   --procs P    passed to each run's 'lrnn train --procs P': with --jobs 1 a run uses every core by default
                (lrnn train --help), with --jobs N > 1 each run is pinned to one process and one thread
                unless --procs says otherwise (N runs then use N cores)
