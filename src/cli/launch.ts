@@ -47,12 +47,23 @@ Example: lrnn launch --nproc 2 train recipes/deltanet-small.toml`,
     const hostsFlag = flag(ours, '--hosts');
     const extra = ours.flatMap((a, k) => (a === '--mpirun-arg' ? [ours[k + 1]!] : a.startsWith('--mpirun-arg=') ? [a.slice(13)] : []));
     const { cmd, args, env } = mpirunCommand({ nproc, command, mpirunArgs: extra, ...(hostsFlag ? { hosts: hostsFlag.split(',').filter(Boolean) } : {}) });
-    const envText = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
-    console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...args])}`);
+    // Printed as runMpirun will run it, colour setting included, so the line can be pasted.
+    const color = rankColor();
+    const envText = Object.entries({ ...color.env, ...env }).map(([k, v]) => `${k}=${v}`).join(' ');
+    console.error(`lrnn launch: ${envText ? envText + ' ' : ''}${shellQuote([cmd, ...color.args, ...args])}`);
     if (ours.includes('--dry-run')) return 0;
     return await runMpirun(cmd, args, env, 'lrnn launch');
   },
 };
+
+/**
+ * The ranks' log colouring: their stdout is a pty even when ours is a file or pipe, so it follows our stdout,
+ * passed down as NO_COLOR or FORCE_COLOR (the other one dropped); -x exports it to ranks on other hosts too.
+ */
+function rankColor(): { env: Record<string, string>; args: string[] } {
+  const env = colorEnv(process.env, Boolean(process.stdout.isTTY));
+  return { env, args: Object.keys(env).flatMap((k) => ['-x', k]) };
+}
 
 /**
  * Runs mpirun and returns the exit code to exit with, passing Ctrl-C and SIGTERM to the job (`who` names
@@ -64,14 +75,12 @@ export function runMpirun(cmd: string, args: string[], env: Record<string, strin
   // the ranks elsewhere at the same step; rank 0 writes a checkpoint, see signals.ts), or to mpirun when
   // none runs here (mpirun sends SIGTERM to every rank; it does not when its output is a socket, as under
   // a Node parent). We exit only after mpirun has, with 130/143.
-  // The ranks' stdout is a pty even when ours is a file or pipe, so their log colours follow our stdout,
-  // passed down as NO_COLOR or FORCE_COLOR (the other one dropped); -x exports it to ranks on other hosts too.
-  const color = colorEnv(process.env, Boolean(process.stdout.isTTY));
+  const color = rankColor();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.NO_COLOR;
   delete childEnv.FORCE_COLOR;
-  Object.assign(childEnv, color, env);
-  const mpiArgs = [...Object.keys(color).flatMap((k) => ['-x', k]), ...args];
+  Object.assign(childEnv, color.env, env);
+  const mpiArgs = [...color.args, ...args];
   return new Promise<number>((resolve, reject) => {
     // No stdin: from a background process group, a read of the terminal would stop mpirun (SIGTTIN).
     const child = spawn(cmd, mpiArgs, { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv, detached: true });
