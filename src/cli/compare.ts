@@ -31,7 +31,8 @@ setting (the grid keys other than train.lr and train.seed, e.g. allow_neg_eigval
 rate, each finished run judged diverged (stopped on NaN/Inf, non-finite final validation loss, or final
 training loss not below its first steps'), unstable (any skipped NaN/Inf step, more than --max-spikes loss
 spikes (default ${DEFAULT_RULES.maxSpikes}), or final validation loss > 10% above its own best) or stable, and per setting the largest
-stable lr (every run at and below it finished stable), the first unstable lr and the best lr. Runs not yet
+stable lr (every run at and below it finished stable), the first unstable lr, the best lr and the first
+degraded lr (above the best, a stable run whose final validation loss is > 10% above the best). Runs not yet
 finished are listed and counted, not judged. Writes DIR/stability.md (summary, lr × setting grid, one row per
 run: final and best validation loss per split, NaN/Inf steps, loss spikes, max and p99 gradient norm),
 DIR/stability.json, val_loss_vs_lr.svg (one curve per setting; per split: val_loss_vs_lr_<split>.svg),

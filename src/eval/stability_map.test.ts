@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { DoneRecord, EvalRecord, StepRecord } from '../log/metrics.ts';
 import { runCli } from '../testing/cli.ts';
 import { findAll, parseXml } from '../testing/xml_check.ts';
-import { judgeRun, largestStableLr, type MapRun, type StabilityMap } from './stability_map.ts';
+import { firstDegradedLr, judgeRun, largestStableLr, type MapRun, type StabilityMap } from './stability_map.ts';
 import type { SweepIndex } from './sweep_index.ts';
 
 const LRS = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
@@ -95,8 +95,8 @@ test('stability map of a sweep folder: verdicts, largest stable lr, unfinished a
   const out = path.join(dir, 'cmp');
   const r = await runCli('compare', dir, '--out', out);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /allow_neg_eigval=false \(\[0,1\]\)\s+3e-3\s+1e-2\s+1e-3 \(4\.2000\)\s+4\/5/);
-  assert.match(r.out, /allow_neg_eigval=true \(\[-1,1\]\)\s+1e-3\s+3e-3\s+1e-3 \(4\.2000\)\s+4\/5/);
+  assert.match(r.out, /allow_neg_eigval=false \(\[0,1\]\)\s+3e-3\s+1e-2\s+—\s+1e-3 \(4\.2000\)\s+4\/5/);
+  assert.match(r.out, /allow_neg_eigval=true \(\[-1,1\]\)\s+1e-3\s+3e-3\s+—\s+1e-3 \(4\.2000\)\s+4\/5/);
   assert.match(r.out, /8 of 10 runs finished/);
   const map = JSON.parse(readFileSync(path.join(out, 'stability.json'), 'utf8')) as StabilityMap;
   const run = (lr: number, neg: boolean) => map.runs.find((x) => x.lr === lr && x.allow_neg_eigval === neg && x.status !== 'missing') ?? map.runs.find((x) => x.overrides['train.lr'] === lr && x.overrides['model.allow_neg_eigval'] === neg)!;
@@ -113,6 +113,7 @@ test('stability map of a sweep folder: verdicts, largest stable lr, unfinished a
   const [a, b] = map.settings;
   assert.deepEqual([a!.largest_stable_lr, a!.first_unstable_lr, a!.best_lr, a!.finished, a!.runs], [3e-3, 1e-2, 1e-3, 4, 5]);
   assert.deepEqual([b!.largest_stable_lr, b!.first_unstable_lr, b!.finished], [1e-3, 3e-3, 4]);
+  assert.deepEqual([a!.first_degraded_lr, b!.first_degraded_lr], [null, null], 'an unstable run is not also degraded');
   assert.equal(b!.note, null);
   // The per-run fields of eval/reports/lm-stability.json.
   const first = run(1e-3, false);
@@ -155,6 +156,13 @@ test('largest stable lr stops at the first unstable or unfinished lr; a run is j
   // Two seeds at one lr: both must be stable.
   assert.deepEqual(largestStableLr([r(1e-3, true, 'stable'), r(3e-3, true, 'stable'), r(3e-3, true, 'unstable')]), { lr: 1e-3, blockedBy: 'unstable' });
   assert.deepEqual(largestStableLr([r(1e-3, true, 'diverged'), r(3e-3, true, 'stable')]), { lr: null, blockedBy: 'unstable' });
+  // Degraded: above the best lr only (a too small lr is slow, not broken), unfinished runs not counted.
+  const d = (lr: number, degraded: boolean, finished = true) => ({ lr, finished, degraded });
+  const grid = [d(1e-3, true), d(3e-3, false), d(1e-2, false), d(3e-2, true), d(1e-1, true)];
+  assert.equal(firstDegradedLr(grid, 3e-3), 3e-2);
+  assert.equal(firstDegradedLr(grid, 1e-1), null);
+  assert.equal(firstDegradedLr(grid, null), null);
+  assert.equal(firstDegradedLr([d(1e-3, false), d(3e-2, true, false)], 1e-3), null);
   const base = { status: 'completed', final_val_loss_mean: 4, best_val_loss_mean: 4, early_train_loss: 6, final_train_loss: 4, nonfinite_count: 0, spike_count: 0 };
   assert.deepEqual(judgeRun(base, true), { verdict: 'stable', why: [] });
   assert.equal(judgeRun({ ...base, nonfinite_count: 1 }, true).verdict, 'unstable');

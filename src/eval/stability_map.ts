@@ -11,7 +11,9 @@
 //   stable    otherwise ("degraded" is noted when its final validation loss is more than 10 % above the
 //             setting's best run, a quality note that does not change the verdict)
 // The largest stable lr of a setting is the largest lr at and below which every run of that setting is
-// finished and stable: the edge of the stable region seen from small learning rates.
+// finished and stable: the edge of the stable region seen from small learning rates. Its first degraded lr
+// is the smallest lr above the best one with a degraded run: where a learning rate too large costs quality
+// before it costs stability (a grid can end there without any run diverging).
 // Test: node scripts/test.mjs src/eval/stability_map
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -114,6 +116,8 @@ export interface SettingMap {
   largest_stable_lr: number | null;
   /** Smallest lr with a finished run that is not stable. */
   first_unstable_lr: number | null;
+  /** Smallest lr above best_lr with a degraded run (stable, final validation loss past the setting's best + degrade). */
+  first_degraded_lr: number | null;
   /** Lowest mean final validation loss and its lr. */
   best_lr: number | null;
   best_final_val_loss: number | null;
@@ -172,6 +176,13 @@ export function largestStableLr(runs: Pick<MapRun, 'lr' | 'finished' | 'verdict'
     best = lr;
   }
   return { lr: best, blockedBy: null };
+}
+
+/** The smallest lr above bestLr with a finished degraded run, or null. */
+export function firstDegradedLr(runs: Pick<MapRun, 'lr' | 'finished' | 'degraded'>[], bestLr: number | null): number | null {
+  if (bestLr === null) return null;
+  const lrs = runs.filter((r) => r.finished && r.degraded && r.lr !== null && r.lr > bestLr).map((r) => r.lr!);
+  return lrs.length ? Math.min(...lrs) : null;
 }
 
 function tomlNumber(t: Record<string, unknown> | null, section: string, key: string): number | null {
@@ -275,12 +286,14 @@ export function readSweepMap(dir: string, rules = DEFAULT_RULES): { map: Stabili
     for (const r of rs) r.degraded = r.verdict === 'stable' && !!best && finite(r.final_val_loss_mean) && r.final_val_loss_mean > best.loss! * (1 + rules.degrade);
     const edge = largestStableLr(rs);
     const unstable = lrs.find((lr) => rs.some((r) => r.lr === lr && r.finished && r.verdict !== 'stable')) ?? null;
+    const degraded = firstDegradedLr(rs, best?.lr ?? null);
     const finishedN = rs.filter((r) => r.finished).length;
     return {
-      setting, runs: rs.length, finished: finishedN, lrs, largest_stable_lr: edge.lr, first_unstable_lr: unstable,
+      setting, runs: rs.length, finished: finishedN, lrs, largest_stable_lr: edge.lr, first_unstable_lr: unstable, first_degraded_lr: degraded,
       best_lr: best?.lr ?? null, best_final_val_loss: best?.loss ?? null,
       note: edge.blockedBy === 'unfinished' ? `runs at lr ${fmtLr(lrs.find((lr) => rs.some((r) => r.lr === lr && !r.finished))!)} not finished: the edge may lie higher`
-        : edge.blockedBy === null && lrs.length ? 'stable at every lr tried: the edge lies higher' : null,
+        : edge.blockedBy === null && lrs.length ? (degraded === null ? 'stable at every lr tried: the edge lies higher'
+          : `stable at every lr tried, degraded from ${fmtLr(degraded)}: no divergence up to ${fmtLr(lrs[lrs.length - 1]!)}`) : null,
     };
   });
   const splits = [...new Set(runs.flatMap((r) => Object.keys(r.final_val_loss)))];
@@ -301,8 +314,8 @@ function runCell(r: MapRun): string {
 /** The map as tables: one summary row per setting, the lr × setting grid, and a row per run. */
 export function mapTables(map: StabilityMap): { summary: [string[], Cell[][]]; grid: [string[], Cell[][]]; runs: [string[], Cell[][]] } {
   const summary: [string[], Cell[][]] = [
-    ['setting', 'largest stable lr', 'first unstable lr', 'best lr (final val loss)', 'finished', 'note'],
-    map.settings.map((s) => [s.setting, fmtLr(s.largest_stable_lr), fmtLr(s.first_unstable_lr),
+    ['setting', 'largest stable lr', 'first unstable lr', 'first degraded lr', 'best lr (final val loss)', 'finished', 'note'],
+    map.settings.map((s) => [s.setting, fmtLr(s.largest_stable_lr), fmtLr(s.first_unstable_lr), fmtLr(s.first_degraded_lr),
       s.best_lr === null ? '—' : `${fmtLr(s.best_lr)} (${fmt(s.best_final_val_loss)})`, `${s.finished}/${s.runs}`, s.note ?? '']),
   ];
   const lrs = [...new Set(map.runs.map((r) => r.lr).filter(finite))].sort((a, b) => a - b);
@@ -323,7 +336,7 @@ export function mapTables(map: StabilityMap): { summary: [string[], Cell[][]]; g
 }
 
 export const RULES_TEXT = (rules: StabilityRules) =>
-  `A finished run is **diverged** if it stopped on NaN/Inf (train.max_nonfinite_steps), its final validation loss is not finite, or its final training loss (mean of the last 10 steps) is at or above the mean of its first 10 (half the steps each for runs under 20 steps); **unstable** if it has any skipped NaN/Inf step, more than ${rules.maxSpikes} loss spikes, or a final validation loss more than ${rules.lateRise * 100}% above its own best; **stable** otherwise (noted *degraded* when its final validation loss is more than ${rules.degrade * 100}% above the setting's best). The largest stable lr is the largest lr at and below which every run of the setting finished stable.`;
+  `A finished run is **diverged** if it stopped on NaN/Inf (train.max_nonfinite_steps), its final validation loss is not finite, or its final training loss (mean of the last 10 steps) is at or above the mean of its first 10 (half the steps each for runs under 20 steps); **unstable** if it has any skipped NaN/Inf step, more than ${rules.maxSpikes} loss spikes, or a final validation loss more than ${rules.lateRise * 100}% above its own best; **stable** otherwise (noted *degraded* when its final validation loss is more than ${rules.degrade * 100}% above the setting's best). The largest stable lr is the largest lr at and below which every run of the setting finished stable; the first degraded lr is the smallest lr above the setting's best with a degraded run.`;
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '');
 

@@ -19,7 +19,7 @@ function run(lr: number, neg: boolean, o: Partial<MapRun> = {}): MapRun {
 function sweep(runs: MapRun[], lrs: number[]): ArchSweep {
   const settings = [false, true].map((neg) => {
     const rs = runs.filter((r) => r.allow_neg_eigval === neg);
-    return { setting: rs[0]!.setting, runs: rs.length, finished: rs.filter((r) => r.finished).length, lrs, largest_stable_lr: neg ? 1e-3 : 3e-3, first_unstable_lr: neg ? 3e-3 : 1e-2, best_lr: 1e-3, best_final_val_loss: neg ? 4.02 : 4, note: null };
+    return { setting: rs[0]!.setting, runs: rs.length, finished: rs.filter((r) => r.finished).length, lrs, largest_stable_lr: neg ? 1e-3 : 3e-3, first_unstable_lr: neg ? 3e-3 : 1e-2, first_degraded_lr: null, best_lr: 1e-3, best_final_val_loss: neg ? 4.02 : 4, note: null };
   });
   const map: StabilityMap = { sweep: 'checkpoints/lm-stability/deltanet', recipe: 'lm-stability-deltanet', rules: DEFAULT_RULES, splits: ['text', 'code', 'math'], settings, runs, missing: runs.filter((r) => !r.finished).length };
   return {
@@ -42,6 +42,10 @@ test('claims: stability at the same lr, edges, perplexity, code/math direction, 
   const by = Object.fromEntries(rows.map((r) => [r[0], r]));
   assert.deepEqual(by['trains stably at the same learning rate']!.slice(2), ['[-1,1] stable at 1 of the 2 lrs where [0,1] is (not at 3e-3: unstable)', 'no']);
   assert.equal(by['largest stable learning rate']![2], '[0,1] 3e-3, [-1,1] 1e-3');
+  // A grid that ends stable: 'edge not reached', unless quality broke down first (then that lr is named).
+  const open = sweep(runs, LRS);
+  open.map!.settings = open.map!.settings.map((x, i) => ({ ...x, largest_stable_lr: 3e-2, first_unstable_lr: null, first_degraded_lr: i ? 3e-2 : null, note: 'stable at every lr tried' }));
+  assert.equal(claimRows(open).find((r) => r[0] === 'largest stable learning rate')![2], '[0,1] 3e-2 (edge not reached), [-1,1] 3e-2 (degraded from 3e-2)');
   assert.match(by['comparable validation perplexity']![2]!, /\+2\.0%$/);
   assert.equal(by['comparable validation perplexity']![3], 'yes (within 5%)');
   // Only lrs where both runs are stable count: 1e-3, where [-1,1] is lower on code and math (DeltaNet: as the paper).

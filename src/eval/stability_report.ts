@@ -5,7 +5,7 @@
 // Built from whatever runs have finished; the rest are listed as missing. Written by
 // scripts/repro-lm-stability.mjs (`npm run repro:lm-stability`).
 // Test: node scripts/test.mjs src/eval/stability_report
-import { emptyMeasures, fmtLr, mapTables, measuresOf, RULES_TEXT, type RunMeasures, type StabilityMap } from './stability_map.ts';
+import { emptyMeasures, fmtLr, mapTables, measuresOf, RULES_TEXT, type RunMeasures, type SettingMap, type StabilityMap } from './stability_map.ts';
 import { type Cell, fmt, markdownTable } from './table.ts';
 
 export interface ArchSweep {
@@ -57,6 +57,9 @@ const finished = (r: ReportRun) => r.status === 'completed' || r.status === 'sto
 const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)}%`;
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
+/** A setting's largest stable lr, with the first degraded lr when quality broke down before stability did. */
+const edgeText = (x: SettingMap) => `${fmtLr(x.largest_stable_lr)}${x.first_degraded_lr !== null ? ` (degraded from ${fmtLr(x.first_degraded_lr)})` : ''}${x.note && x.first_degraded_lr === null ? ' (edge not reached)' : ''}`;
+
 /** [claim, paper, these runs, agrees] rows for one architecture. */
 export function claimRows(s: ArchSweep): string[][] {
   const runs = reportRuns(s);
@@ -85,7 +88,7 @@ export function claimRows(s: ArchSweep): string[][] {
   rows.push([
     'largest stable learning rate',
     'not measured (one lr per model)',
-    eb && en ? `[0,1] ${fmtLr(eb.largest_stable_lr)}${eb.note ? ' (edge not reached)' : ''}, [-1,1] ${fmtLr(en.largest_stable_lr)}${en.note ? ' (edge not reached)' : ''}` : none,
+    eb && en ? `[0,1] ${edgeText(eb)}, [-1,1] ${edgeText(en)}` : none,
     '—',
   ]);
   if (eb?.best_final_val_loss != null && en?.best_final_val_loss != null) {
