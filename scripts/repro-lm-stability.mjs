@@ -7,7 +7,7 @@
 // as a stability map (lrnn compare <sweep dir>), and writes the report, its twin eval/reports/lm-stability.json
 // (one object per run) and the SVG figures in eval/reports/lm-stability/<arch>/.
 //
-//   node --import tsx scripts/repro-lm-stability.mjs [--archs deltanet,mamba] [--lrs 1e-3,3e-3,1e-2,3e-2]
+//   node --import tsx scripts/repro-lm-stability.mjs [--archs deltanet,mamba] [--lrs 1e-3,3e-3,1e-2,3e-2,1e-1]
 //        [--seeds 0,1] [--jobs N] [--procs P] [--steps N] [--recipe NAME] [--set section.key=value ...]
 //        [--sweeps-dir checkpoints/lm-stability] [--report eval/reports/lm-stability.md] [--report-only] [--dry-run]
 //
@@ -15,7 +15,7 @@
 // ones from their checkpoints and start the rest; the report is rebuilt every time from whatever runs have
 // finished and says how many are missing. --report-only rebuilds it without training. Ctrl-C or SIGTERM stops
 // the running runs after their step with a checkpoint, and the report is still written.
-// Without --seeds every run uses the recipe's seed. Budget: 16 runs × 2.05M tokens (see the recipes for the model size); hours of both cores. --jobs 2 runs two
+// Without --seeds every run uses the recipe's seed. Budget: 20 runs × 2.05M tokens (see the recipes for the model size); hours of both cores. --jobs 2 runs two
 // at a time, each on one core (--procs 1); --jobs 1 lets each run use every core (data-parallel ranks).
 // --steps N shrinks every run (warm-up, evaluation and checkpoint intervals scale with it) into its own sweep
 // folder (<sweeps-dir>-steps<N>) and report (<report>-steps<N>.md), so a trial never touches the real runs;
@@ -31,7 +31,7 @@ const lrnnBin = path.join(root, 'bin', 'lrnn.js');
 
 const { values } = parseArgs({
   options: {
-    archs: { type: 'string', default: 'deltanet,mamba' }, lrs: { type: 'string', default: '1e-3,3e-3,1e-2,3e-2' }, seeds: { type: 'string' },
+    archs: { type: 'string', default: 'deltanet,mamba' }, lrs: { type: 'string', default: '1e-3,3e-3,1e-2,3e-2,1e-1' }, seeds: { type: 'string' },
     jobs: { type: 'string', default: '1' }, procs: { type: 'string' }, steps: { type: 'string' }, recipe: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] }, 'sweeps-dir': { type: 'string', default: 'checkpoints/lm-stability' },
     report: { type: 'string', default: 'eval/reports/lm-stability.md' }, 'report-only': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
