@@ -175,7 +175,7 @@ export function stabilityReport(sweeps: ArchSweep[], meta: ReportMeta): string {
     out.push('### The paper\'s claims beside these runs', '', markdownTable(['claim', 'paper', 'these runs ([-1,1] vs [0,1])', 'agrees'], claimRows(s)), '');
     const splits = [...new Set(runs.flatMap((r) => Object.keys(r.test_ppl)))];
     out.push('### Test perplexity per split at each run\'s end, stability and wall time', '',
-      `Test figures: each run's last checkpoint on the test split of every domain (\`lrnn train\`'s closing evaluation, eval.final_tokens tokens per split); ext. share = ${s.arch === 'deltanet' ? 'β > 1' : 'Ā < 0'} share; wall = training and evaluation time summed over the run's steps (resumes included).`, '',
+      `Test figures: each run's last checkpoint on the test split of every domain (\`lrnn train\`'s closing evaluation, eval.final_tokens tokens per split); ext. share = ${s.arch === 'deltanet' ? 'β > 1' : 'Ā < 0'} share; wall = training and evaluation time summed over the run's steps (resumes included); it depends on what else shared the machine during each run (a second sweep job, other work), so it compares runs only when they ran under the same load.`, '',
       markdownTable(...runRows(runs, splits)), '');
     out.push('### Divergence detail', '', markdownTable(...t.runs), '');
     if (s.figures.length) {
